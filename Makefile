@@ -1,0 +1,43 @@
+# GovData — the two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+VENDOR := src/govdata/web/static/vendor
+SIZE ?= small
+
+.PHONY: demo test test-fast bench lint assets clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+$(VENDOR)/.copied: node_modules/.package-lock.json
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts.min.js
+	touch $@
+
+assets: $(VENDOR)/.copied
+
+demo: $(STAMP) assets
+	$(BIN)/govdata demo --size $(SIZE)
+
+test: $(STAMP) assets
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/jobs_throughput.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) data

@@ -1,0 +1,65 @@
+"""create_app(settings): the web process — API under /api/v1, the portal, health probes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from govdata import __version__
+from govdata.config import Settings
+from govdata.core.db import Database
+from govdata.core.jobs import api as jobs_api
+from govdata.core.jobs import pages as jobs_pages
+from govdata.core.jobs.embedded import EmbeddedWorker
+from govdata.identity import api as identity_api
+from govdata.identity import pages as identity_pages
+from govdata.web import errors, health, middleware
+from govdata.web import pages as web_pages
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    db = Database(settings.db_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            db.migrate()
+        worker = EmbeddedWorker(db, settings) if settings.embedded_worker else None
+        if worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker:
+                worker.stop()
+            db.dispose()
+
+    app = FastAPI(
+        title="GovData API",
+        version=__version__,
+        description="一体化政务大数据平台 API",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    errors.install(app)
+    middleware.install(app, settings)
+
+    app.include_router(health.router)
+    for api in (identity_api, jobs_api):
+        app.include_router(api.router, prefix="/api/v1")
+    for pages in (web_pages, identity_pages, jobs_pages):
+        app.include_router(pages.router, include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    return app

@@ -1,0 +1,77 @@
+"""The ``govdata`` command. Each domain contributes a sub-app; these are thin shells over actions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from govdata.config import Settings
+from govdata.core.db import Database
+from govdata.core.jobs import cli as jobs_cli
+from govdata.demo import cli as demo_cli
+from govdata.identity import cli as identity_cli
+
+app = typer.Typer(help="GovData 一体化政务大数据平台", no_args_is_help=True)
+console = Console()
+
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $GOVDATA_DATA_DIR or ./data)"),
+]
+
+
+def load_settings(data_dir: Path | None = None, **overrides: object) -> Settings:
+    """Settings from the environment, with command-line options on top."""
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def open_db(settings: Settings) -> Database:
+    """Open the store and bring it to the newest migration."""
+    db = Database(settings.db_url)
+    db.migrate()
+    return db
+
+
+@app.command()
+def init(data_dir: DataDirOpt = None) -> None:
+    """Create the data directory and apply all migrations."""
+    settings = load_settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.resolved_secret_key()
+    db = open_db(settings)
+    db.dispose()
+    console.print(f"[green]已初始化[/green] {settings.data_dir.resolve()} ({db.dialect})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Serve the portal and the API."""
+    run_server(load_settings(data_dir), host, port)
+
+
+def run_server(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from govdata.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+app.command("worker")(jobs_cli.worker)
+app.command("demo")(demo_cli.demo)
+app.add_typer(identity_cli.user_app, name="user")
+app.add_typer(identity_cli.token_app, name="token")
+app.add_typer(jobs_cli.jobs_app, name="jobs")
+
+
+def main() -> None:
+    app()

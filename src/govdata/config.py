@@ -1,0 +1,61 @@
+"""Settings for one GovData node, read from the environment (prefix ``GOVDATA_``)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a node can be told. The embedded profile needs none of it set."""
+
+    model_config = SettingsConfigDict(env_prefix="GOVDATA_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    # Empty means the embedded SQLite file under data_dir.
+    database_url: str = ""
+    secret_key: str = ""
+    # Demo instances relax the second factor for privileged roles; nothing else.
+    demo_mode: bool = False
+    demo_password: str = "Qinghai@2026"
+    default_locale: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+
+    session_idle_minutes: int = Field(default=30, ge=1)
+    access_token_minutes: int = Field(default=60, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    password_min_length: int = Field(default=10, ge=8)
+    # Secure cookies need HTTPS; the embedded profile serves plain HTTP on loopback.
+    cookie_secure: bool = False
+
+    # Job queue
+    job_lease_seconds: float = Field(default=30.0, gt=0)
+    job_poll_seconds: float = Field(default=1.0, gt=0)
+    job_max_attempts: int = Field(default=5, ge=1)
+    job_backoff_seconds: float = Field(default=2.0, ge=0)
+    embedded_worker: bool = True
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'govdata.db').resolve()}"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+    def resolved_secret_key(self) -> str:
+        """The signing key: from the environment, else a key file kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

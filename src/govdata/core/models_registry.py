@@ -1,0 +1,16 @@
+"""Imports every domain's tables so the metadata (and Alembic) sees the whole schema."""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = (
+    "govdata.security.models",
+    "govdata.identity.models",
+    "govdata.core.jobs.models",
+)
+
+
+def import_all_models() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

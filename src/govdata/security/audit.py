@@ -1,0 +1,51 @@
+"""The one function through which every audit record is written.
+
+The tamper-evident ledger arrives later behind this same function, so no
+other module may insert into ``audit_records`` directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from govdata.security.context_types import Actor
+from govdata.security.models import AuditRecord
+
+SUCCESS = "success"
+DENIED = "denied"
+FAILURE = "failure"
+
+
+def write_audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    outcome: str = SUCCESS,
+    client_addr: str | None = None,
+    fields: Iterable[str] | None = None,
+    row_count: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditRecord:
+    record = AuditRecord(
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        roles=",".join(sorted({g.role.value for g in actor.grants})),
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        outcome=outcome,
+        client_addr=client_addr,
+        fields=",".join(fields) if fields is not None else None,
+        row_count=row_count,
+        details=details,
+    )
+    session.add(record)
+    session.flush()
+    return record

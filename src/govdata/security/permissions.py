@@ -1,0 +1,122 @@
+"""The permission vocabulary, what each role holds, and how a role's scope covers a target.
+
+Roles follow 三员分立: the platform operator (system administrator) runs the
+platform but cannot read the audit trail; the auditor reads it and changes
+nothing; the security administrator holds policies and keys only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    REGION_OPERATOR = "region_operator"
+    DEPT_OFFICER = "dept_officer"
+    DEPT_USER = "dept_user"
+    SECADMIN = "secadmin"
+    AUDITOR = "auditor"
+
+
+ROLE_LABELS: dict[Role, tuple[str, str]] = {
+    Role.OPERATOR: ("平台运营管理员（系统管理员）", "Platform operator (system administrator)"),
+    Role.REGION_OPERATOR: ("地区运营管理员", "Region operator"),
+    Role.DEPT_OFFICER: ("部门数据管理员", "Department data officer"),
+    Role.DEPT_USER: ("部门用户", "Department user"),
+    Role.SECADMIN: ("安全管理员", "Security administrator"),
+    Role.AUDITOR: ("审计管理员", "Auditor"),
+}
+
+# No user may hold two of these at once.
+SEPARATED_ROLES = frozenset({Role.OPERATOR, Role.SECADMIN, Role.AUDITOR})
+# These must use a second factor outside the demo.
+PRIVILEGED_ROLES = SEPARATED_ROLES
+
+
+class Perm(StrEnum):
+    REGION_READ = "region.read"
+    REGION_MANAGE = "region.manage"
+    DEPARTMENT_READ = "department.read"
+    DEPARTMENT_MANAGE = "department.manage"
+    USER_READ = "user.read"
+    USER_MANAGE = "user.manage"
+    CREDENTIAL_READ = "credential.read"
+    CREDENTIAL_MANAGE = "credential.manage"
+    JOB_READ = "job.read"
+    JOB_MANAGE = "job.manage"
+    AUDIT_READ = "audit.read"
+    SECURITY_MANAGE = "security.manage"
+
+
+_READ_ORG = {Perm.REGION_READ, Perm.DEPARTMENT_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.OPERATOR: frozenset(
+        {
+            *_READ_ORG,
+            Perm.REGION_MANAGE,
+            Perm.DEPARTMENT_MANAGE,
+            Perm.USER_READ,
+            Perm.USER_MANAGE,
+            Perm.CREDENTIAL_READ,
+            Perm.CREDENTIAL_MANAGE,
+            Perm.JOB_READ,
+            Perm.JOB_MANAGE,
+        }
+    ),
+    Role.REGION_OPERATOR: frozenset(
+        {
+            *_READ_ORG,
+            Perm.DEPARTMENT_MANAGE,
+            Perm.USER_READ,
+            Perm.USER_MANAGE,
+            Perm.CREDENTIAL_READ,
+            Perm.JOB_READ,
+        }
+    ),
+    Role.DEPT_OFFICER: frozenset(
+        {*_READ_ORG, Perm.USER_READ, Perm.CREDENTIAL_READ, Perm.CREDENTIAL_MANAGE, Perm.JOB_READ}
+    ),
+    Role.DEPT_USER: frozenset(_READ_ORG),
+    Role.SECADMIN: frozenset({Perm.SECURITY_MANAGE}),
+    Role.AUDITOR: frozenset({*_READ_ORG, Perm.USER_READ, Perm.AUDIT_READ}),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where something sits: a region path like ``630000/630100`` and maybe a department.
+
+    A ``Scope()`` with neither set is the whole platform.
+    """
+
+    region_path: str | None = None
+    department_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    role: Role
+    # The role applies to this region's subtree, or to this department only;
+    # neither set means platform-wide.
+    region_path: str | None = None
+    department_id: str | None = None
+
+    def covers(self, target: Scope | None) -> bool:
+        if target is None:
+            return True
+        if self.department_id is not None:
+            return target.department_id == self.department_id
+        if self.region_path is not None:
+            return target.region_path is not None and (
+                target.region_path == self.region_path
+                or target.region_path.startswith(self.region_path + "/")
+            )
+        return True
+
+
+def allows(grants: list[RoleGrant], perm: Perm, target: Scope | None) -> bool:
+    """True when some grant holds ``perm`` and its scope covers ``target``."""
+    return any(perm in ROLE_PERMISSIONS[g.role] and g.covers(target) for g in grants)
