@@ -1,0 +1,1 @@
+"""Identity tables (being built)."""
