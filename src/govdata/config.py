@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     password_min_length: int = Field(default=10, ge=8)
+    # argon2id cost; tests lower it, production keeps the library's recommended values.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=1024)
     # Secure cookies need HTTPS; the embedded profile serves plain HTTP on loopback.
     cookie_secure: bool = False
 
