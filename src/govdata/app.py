@@ -18,6 +18,7 @@ from govdata.core.jobs import pages as jobs_pages
 from govdata.core.jobs.embedded import EmbeddedWorker
 from govdata.identity import api as identity_api
 from govdata.identity import pages as identity_pages
+from govdata.security import api as security_api
 from govdata.web import errors, health, middleware
 from govdata.web import pages as web_pages
 
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     middleware.install(app, settings)
 
     app.include_router(health.router)
-    for api in (identity_api, jobs_api):
+    for api in (identity_api, jobs_api, security_api):
         app.include_router(api.router, prefix="/api/v1")
     for pages in (web_pages, identity_pages, jobs_pages):
         app.include_router(pages.router, include_in_schema=False)

@@ -1,4 +1,4 @@
-"""The ``govdata`` command. Each domain contributes a sub-app; these are thin shells over actions."""
+"""The ``govdata`` command: each domain contributes a sub-app, all thin shells over actions."""
 
 from __future__ import annotations
 

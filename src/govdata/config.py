@@ -20,8 +20,9 @@ class Settings(BaseSettings):
     secret_key: str = ""
     # Demo instances relax the second factor for privileged roles; nothing else.
     demo_mode: bool = False
-    demo_password: str = "Qinghai@2026"
+    demo_password: str = "Qinghai@2026"  # noqa: S105 - published demo login, demo only
     default_locale: str = "zh_CN"
+    # Cron schedules are read in this zone: "0 2 * * *" means 2 a.m. Beijing time.
     timezone: str = "Asia/Shanghai"
 
     session_idle_minutes: int = Field(default=30, ge=1)
@@ -40,6 +41,8 @@ class Settings(BaseSettings):
     job_poll_seconds: float = Field(default=1.0, gt=0)
     job_max_attempts: int = Field(default=5, ge=1)
     job_backoff_seconds: float = Field(default=2.0, ge=0)
+    # Comma-separated extra modules whose @job_handler kinds workers run (plugins, tests).
+    job_handler_modules: str = ""
     embedded_worker: bool = True
 
     @property
@@ -47,10 +50,6 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'govdata.db').resolve()}"
-
-    @property
-    def lake_dir(self) -> Path:
-        return self.data_dir / "lake"
 
     def resolved_secret_key(self) -> str:
         """The signing key: from the environment, else a key file kept in the data directory."""

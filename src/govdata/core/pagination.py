@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, or_
@@ -41,7 +41,9 @@ def decode_cursor(cursor: str) -> list[Any]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError) as exc:
-        raise InvalidInput("分页游标无效", "Invalid pagination cursor", code="invalid_cursor") from exc
+        raise InvalidInput(
+            "分页游标无效", "Invalid pagination cursor", code="invalid_cursor"
+        ) from exc
     if not isinstance(values, list):
         raise InvalidInput("分页游标无效", "Invalid pagination cursor", code="invalid_cursor")
     return values
@@ -70,7 +72,7 @@ def check_limit(limit: int) -> int:
 
 def paginate(
     session: Session,
-    stmt: Select[tuple[T]],
+    stmt: Select[T],
     keys: list[InstrumentedAttribute[Any]],
     *,
     limit: int = 50,
@@ -101,7 +103,5 @@ def paginate(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(
-            [_plain(getattr(last, k.key)) for k in keys]
-        )
+        next_cursor = encode_cursor([_plain(getattr(last, k.key)) for k in keys])
     return Page(items=rows, next_cursor=next_cursor)

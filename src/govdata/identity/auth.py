@@ -1,16 +1,466 @@
-"""Placeholder until the identity work lands: nobody authenticates."""
+"""Who is calling: password login with lockout and TOTP, portal sessions, bearer tokens.
+
+These functions run before there is an actor, so they open their own
+transactions and write their own audit records; a failed login commits its
+failure counter and audit record before the error is raised.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import math
+import secrets
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from govdata.config import Settings
+from govdata.core.clock import as_utc, now
 from govdata.core.db import Database
-from govdata.core.errors import NotAuthenticated
+from govdata.core.errors import GovDataError, NotAuthenticated, PermissionDenied
+from govdata.identity import passwords, totp
+from govdata.identity.actions import (
+    TOKEN_PREFIX,
+    credential_status,
+    finish_totp_enrolment,
+    hash_token,
+    is_locked,
+    start_totp_enrolment,
+)
+from govdata.identity.models import AppCredential, User, WebSession
+from govdata.identity.schemas import LoginResult, TokenOut, TokenRequest, TotpEnrolment, UserOut
+from govdata.security.audit import FAILURE, SUCCESS, write_audit
 from govdata.security.context_types import Actor
+from govdata.security.permissions import PRIVILEGED_ROLES, Role, RoleGrant
+
+ALGORITHM = "HS256"
+ACCESS = "access"
+MFA_ENROL = "mfa_enrol"
+ENROLMENT_MINUTES = 10
+# Writing last_seen_at / last_used_at on every request would turn reads into writes.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+class AccountLocked(GovDataError):
+    code = "account_locked"
+    status = 423
+    message_zh = "登录失败次数过多，账号已临时锁定"
+    message_en = "Too many failed logins; the account is temporarily locked"
+
+
+def _bad_credentials() -> NotAuthenticated:
+    return NotAuthenticated(
+        "用户名或密码错误", "Wrong username or password", code="invalid_credentials"
+    )
+
+
+def actor_for_user(user: User) -> Actor:
+    grants = tuple(
+        RoleGrant(
+            Role(a.role),
+            region_path=a.region.path if a.region else None,
+            department_id=a.department_id,
+        )
+        for a in user.roles
+    )
+    dept = user.department
+    return Actor(
+        kind="user",
+        id=user.id,
+        name=user.username,
+        grants=grants,
+        department_id=dept.id if dept else None,
+        region_path=dept.region.path if dept else None,
+        locale=user.locale,
+    )
+
+
+def actor_for_credential(cred: AppCredential) -> Actor:
+    dept = cred.department
+    return Actor(
+        kind="app",
+        id=cred.id,
+        name=f"app:{cred.name}",
+        grants=(RoleGrant(Role.DEPT_USER, department_id=dept.id),),
+        department_id=dept.id,
+        region_path=dept.region.path,
+        token_scopes=frozenset(cred.scopes),
+    )
+
+
+def needs_mfa_enrolment(settings: Settings, user: User) -> bool:
+    """Privileged roles need a second factor, except on demo instances."""
+    if settings.demo_mode or user.totp_enabled:
+        return False
+    return any(Role(a.role) in PRIVILEGED_ROLES for a in user.roles)
+
+
+# Password login --------------------------------------------------------------------------
+
+
+def _audit_login(
+    s: Session,
+    user: User | None,
+    attempted: str,
+    outcome: str,
+    client_addr: str | None,
+    reason: str | None = None,
+    action: str = "auth.login",
+) -> None:
+    actor = actor_for_user(user) if user else Actor(kind="anonymous", id=None, name=attempted[:128])
+    write_audit(
+        s,
+        actor,
+        action,
+        target_type="user",
+        target_id=user.id if user else None,
+        outcome=outcome,
+        client_addr=client_addr,
+        details={"reason": reason} if reason else None,
+    )
+
+
+def _count_failure(settings: Settings, user: User) -> None:
+    user.failed_logins += 1
+    if user.failed_logins >= settings.login_max_failures:
+        user.locked_until = now() + timedelta(minutes=settings.login_lockout_minutes)
+
+
+def _login_result(settings: Settings, user: User, *, enrol: bool) -> LoginResult:
+    return LoginResult(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        locale=user.locale,  # type: ignore[arg-type]
+        mfa_enrollment_required=enrol,
+        enrolment_token=_enrolment_token(settings, user) if enrol else None,
+    )
+
+
+def _check_login(
+    s: Session,
+    settings: Settings,
+    user: User,
+    password: str,
+    otp: str | None,
+    client_addr: str | None,
+) -> LoginResult:
+    """Raises on refusal; the caller commits what this changed before re-raising."""
+
+    def refuse(error: GovDataError, reason: str) -> GovDataError:
+        _audit_login(s, user, user.username, FAILURE, client_addr, reason)
+        return error
+
+    if is_locked(user):
+        until = as_utc(user.locked_until).isoformat() if user.locked_until else None
+        raise refuse(AccountLocked(details={"locked_until": until}), "locked")
+    if user.locked_until is not None:
+        # A lockout that has run out starts a fresh count.
+        user.locked_until = None
+        user.failed_logins = 0
+    if not passwords.verify_password(settings, user.password_hash, password):
+        _count_failure(settings, user)
+        raise refuse(_bad_credentials(), "wrong_password")
+    if not user.is_active:
+        raise refuse(
+            PermissionDenied("账号已停用", "The account is disabled", code="account_disabled"),
+            "disabled",
+        )
+    if user.totp_enabled and user.totp_secret:
+        if not otp:
+            raise refuse(
+                NotAuthenticated("请输入动态口令", "One-time code required", code="otp_required"),
+                "otp_required",
+            )
+        step = totp.matching_step(user.totp_secret, otp, user.totp_last_step)
+        if step is None:
+            _count_failure(settings, user)
+            raise refuse(
+                NotAuthenticated("动态口令不正确", "Wrong one-time code", code="invalid_otp"),
+                "invalid_otp",
+            )
+        user.totp_last_step = step
+    if passwords.needs_rehash(settings, user.password_hash):
+        user.password_hash = passwords.hash_password(settings, password)
+    user.failed_logins = 0
+    if needs_mfa_enrolment(settings, user):
+        _audit_login(s, user, user.username, FAILURE, client_addr, "mfa_enrollment_required")
+        return _login_result(settings, user, enrol=True)
+    user.last_login_at = now()
+    _audit_login(s, user, user.username, SUCCESS, client_addr)
+    return _login_result(settings, user, enrol=False)
+
+
+def authenticate(
+    db: Database,
+    settings: Settings,
+    username: str,
+    password: str,
+    otp: str | None,
+    client_addr: str | None,
+) -> LoginResult:
+    """Check a password (and one-time code); audit the attempt either way.
+
+    Raises NotAuthenticated (``invalid_credentials``, ``otp_required``,
+    ``invalid_otp``), PermissionDenied ``account_disabled``, AccountLocked
+    ``account_locked`` (423). A privileged user without a second factor gets
+    a result with ``mfa_enrollment_required`` set instead of a login.
+    """
+    attempted = username.strip().lower()
+    error: GovDataError | None = None
+    result: LoginResult | None = None
+    with db.transaction() as s:
+        user = s.scalars(select(User).where(User.username == attempted)).one_or_none()
+        if user is None:
+            passwords.burn_time(settings, password)
+            _audit_login(s, None, attempted, FAILURE, client_addr, "unknown_user")
+            error = _bad_credentials()
+        else:
+            try:
+                result = _check_login(s, settings, user, password, otp, client_addr)
+            except GovDataError as exc:
+                # Keep the counter and the audit record: commit, then raise.
+                error = exc
+    if error is not None:
+        raise error
+    assert result is not None
+    return result
+
+
+def login_for_token(
+    db: Database, settings: Settings, data: TokenRequest, client_addr: str | None
+) -> TokenOut:
+    """The API's password grant: a bearer token, or 403 ``mfa_enrollment_required``."""
+    result = authenticate(db, settings, data.username, data.password, data.otp, client_addr)
+    if result.mfa_enrollment_required:
+        raise PermissionDenied(
+            "特权账号须先在门户绑定动态口令",
+            "Privileged accounts must enrol a second factor in the portal first",
+            code="mfa_enrollment_required",
+        )
+    token, expires_in = issue_access_token(settings, result)
+    with db.transaction() as s:
+        user = s.get(User, result.user_id)
+        assert user is not None
+        _audit_login(s, user, user.username, SUCCESS, client_addr, action="auth.token_issue")
+    return TokenOut(access_token=token, expires_in=expires_in)
+
+
+# Bearer tokens ---------------------------------------------------------------------------
+
+
+def _timestamp_ms_ceiling() -> float:
+    # Rounded up so a token issued just after tokens_valid_after is never judged older.
+    return math.ceil(now().timestamp() * 1000) / 1000
+
+
+def issue_access_token(settings: Settings, user: User | UserOut | LoginResult) -> tuple[str, int]:
+    """A signed JWT (HS256) for ``user``; returns the token and its lifetime in seconds."""
+    user_id = user.user_id if isinstance(user, LoginResult) else user.id
+    expires_in = settings.access_token_minutes * 60
+    issued = _timestamp_ms_ceiling()
+    claims = {
+        "sub": user_id,
+        "name": user.username,
+        "typ": ACCESS,
+        "iat": issued,
+        "exp": int(issued) + expires_in,
+        "jti": secrets.token_urlsafe(12),
+    }
+    return jwt.encode(claims, settings.resolved_secret_key(), algorithm=ALGORITHM), expires_in
+
+
+def _decode(settings: Settings, token: str, purpose: str) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            settings.resolved_secret_key(),
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "iat", "sub", "typ"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise NotAuthenticated("令牌已过期", "Token expired", code="token_expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise NotAuthenticated("令牌无效", "Invalid token", code="invalid_token") from exc
+    if claims.get("typ") != purpose:
+        raise NotAuthenticated("令牌无效", "Invalid token", code="invalid_token")
+    return claims
+
+
+def _live_user(s: Session, claims: dict[str, Any]) -> User:
+    user = s.get(User, str(claims["sub"]))
+    if user is None:
+        raise NotAuthenticated("令牌无效", "Invalid token", code="invalid_token")
+    if not user.is_active:
+        raise NotAuthenticated("账号已停用", "The account is disabled", code="account_disabled")
+    if float(claims["iat"]) < as_utc(user.tokens_valid_after).timestamp():
+        raise NotAuthenticated("令牌已失效，请重新登录", "Token revoked", code="token_revoked")
+    return user
+
+
+def _actor_from_app_token(s: Session, token: str) -> Actor:
+    cred = s.scalars(
+        select(AppCredential).where(AppCredential.token_hash == hash_token(token))
+    ).one_or_none()
+    if cred is None:
+        raise NotAuthenticated("令牌无效", "Invalid token", code="invalid_token")
+    status = credential_status(cred)
+    if status == "revoked" or not cred.department.is_active:
+        raise NotAuthenticated("应用凭证已吊销", "Credential revoked", code="credential_revoked")
+    if status == "expired":
+        raise NotAuthenticated("应用凭证已过期", "Credential expired", code="credential_expired")
+    at = now()
+    if cred.last_used_at is None or at - as_utc(cred.last_used_at) >= TOUCH_INTERVAL:
+        cred.last_used_at = at
+    return actor_for_credential(cred)
 
 
 def actor_from_bearer(db: Database, settings: Settings, token: str) -> Actor:
-    raise NotAuthenticated()
+    """The actor behind a bearer token: a user's JWT or an app credential (``gdt_...``).
+
+    Raises NotAuthenticated with ``invalid_token``, ``token_expired``,
+    ``token_revoked``, ``account_disabled``, ``credential_revoked`` or
+    ``credential_expired``.
+    """
+    with db.transaction() as s:
+        if token.startswith(TOKEN_PREFIX):
+            return _actor_from_app_token(s, token)
+        return actor_for_user(_live_user(s, _decode(settings, token, ACCESS)))
 
 
-def actor_from_session(db: Database, settings: Settings, token: str) -> Actor | None:
-    return None
+# Portal sessions -------------------------------------------------------------------------
+
+
+def _session_hash(cookie_token: str) -> str:
+    return hashlib.sha256(cookie_token.encode()).hexdigest()
+
+
+def start_session(
+    db: Database,
+    settings: Settings,
+    user_id: str,
+    client_addr: str | None,
+    user_agent: str | None,
+) -> tuple[str, str]:
+    """Open a portal session after a successful login; returns (cookie token, CSRF token)."""
+    cookie_token = secrets.token_urlsafe(32)
+    csrf_token = secrets.token_urlsafe(32)
+    with db.transaction() as s:
+        user = s.get(User, user_id)
+        if user is None or not user.is_active or needs_mfa_enrolment(settings, user):
+            raise NotAuthenticated()
+        at = now()
+        s.add(
+            WebSession(
+                token_hash=_session_hash(cookie_token),
+                user_id=user.id,
+                csrf_token=csrf_token,
+                created_at=at,
+                last_seen_at=at,
+                client_addr=client_addr,
+                user_agent=(user_agent or "")[:255] or None,
+            )
+        )
+    return cookie_token, csrf_token
+
+
+def _live_session(s: Session, settings: Settings, cookie_token: str) -> WebSession | None:
+    ws = s.scalars(
+        select(WebSession).where(WebSession.token_hash == _session_hash(cookie_token))
+    ).one_or_none()
+    if ws is None or ws.revoked_at is not None:
+        return None
+    if now() - as_utc(ws.last_seen_at) > timedelta(minutes=settings.session_idle_minutes):
+        return None
+    return ws
+
+
+def actor_from_session(db: Database, settings: Settings, cookie_token: str) -> Actor | None:
+    """The user behind a portal session cookie; None when it is unknown, ended, idle
+    for longer than ``session_idle_minutes``, or its user was disabled since."""
+    with db.transaction() as s:
+        ws = _live_session(s, settings, cookie_token)
+        if ws is None:
+            return None
+        user = s.get(User, ws.user_id)
+        if (
+            user is None
+            or not user.is_active
+            or as_utc(ws.created_at) < as_utc(user.tokens_valid_after)
+        ):
+            return None
+        at = now()
+        if at - as_utc(ws.last_seen_at) >= TOUCH_INTERVAL:
+            ws.last_seen_at = at
+        return actor_for_user(user)
+
+
+def session_csrf_token(db: Database, cookie_token: str) -> str | None:
+    """The CSRF token bound to a session that has not been ended."""
+    with db.transaction() as s:
+        ws = s.scalars(
+            select(WebSession).where(WebSession.token_hash == _session_hash(cookie_token))
+        ).one_or_none()
+        return ws.csrf_token if ws is not None and ws.revoked_at is None else None
+
+
+def end_session(db: Database, cookie_token: str, client_addr: str | None = None) -> None:
+    """Log out: the session cookie stops working. Unknown cookies are ignored."""
+    with db.transaction() as s:
+        ws = s.scalars(
+            select(WebSession).where(WebSession.token_hash == _session_hash(cookie_token))
+        ).one_or_none()
+        if ws is None or ws.revoked_at is not None:
+            return
+        ws.revoked_at = now()
+        user = s.get(User, ws.user_id)
+        if user is not None:
+            _audit_login(s, user, user.username, SUCCESS, client_addr, action="auth.logout")
+
+
+# Second-factor enrolment during login ----------------------------------------------------
+
+
+def _enrolment_token(settings: Settings, user: User) -> str:
+    issued = _timestamp_ms_ceiling()
+    claims = {
+        "sub": user.id,
+        "typ": MFA_ENROL,
+        "iat": issued,
+        "exp": int(issued) + ENROLMENT_MINUTES * 60,
+    }
+    return jwt.encode(claims, settings.resolved_secret_key(), algorithm=ALGORITHM)
+
+
+def begin_mfa_enrolment(
+    db: Database, settings: Settings, enrolment_token: str, client_addr: str | None = None
+) -> TotpEnrolment:
+    """For a privileged user who must enrol at login: a fresh secret and QR URI."""
+    claims = _decode(settings, enrolment_token, MFA_ENROL)
+    with db.transaction() as s:
+        user = _live_user(s, claims)
+        enrolment = start_totp_enrolment(user)
+        _audit_login(s, user, user.username, SUCCESS, client_addr, action="user.totp_enrol")
+        return enrolment
+
+
+def complete_mfa_enrolment(
+    db: Database,
+    settings: Settings,
+    enrolment_token: str,
+    code: str,
+    client_addr: str | None = None,
+) -> LoginResult:
+    """Confirm the code from the authenticator; the login then completes (start a session).
+    422 ``invalid_otp``, 409 ``totp_not_enrolled``."""
+    claims = _decode(settings, enrolment_token, MFA_ENROL)
+    with db.transaction() as s:
+        user = _live_user(s, claims)
+        finish_totp_enrolment(user, code)
+        user.last_login_at = now()
+        _audit_login(s, user, user.username, SUCCESS, client_addr, action="user.totp_confirm")
+        _audit_login(s, user, user.username, SUCCESS, client_addr)
+        return _login_result(settings, user, enrol=False)
