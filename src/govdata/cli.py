@@ -75,3 +75,7 @@ app.add_typer(jobs_cli.jobs_app, name="jobs")
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

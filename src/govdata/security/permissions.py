@@ -66,6 +66,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.JOB_MANAGE,
         }
     ),
+    # Jobs are platform-wide until domains give them a department; then officers see theirs.
     Role.REGION_OPERATOR: frozenset(
         {
             *_READ_ORG,
@@ -73,11 +74,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.USER_READ,
             Perm.USER_MANAGE,
             Perm.CREDENTIAL_READ,
-            Perm.JOB_READ,
         }
     ),
     Role.DEPT_OFFICER: frozenset(
-        {*_READ_ORG, Perm.USER_READ, Perm.CREDENTIAL_READ, Perm.CREDENTIAL_MANAGE, Perm.JOB_READ}
+        {*_READ_ORG, Perm.USER_READ, Perm.CREDENTIAL_READ, Perm.CREDENTIAL_MANAGE}
     ),
     Role.DEPT_USER: frozenset(_READ_ORG),
     Role.SECADMIN: frozenset({Perm.SECURITY_MANAGE}),

@@ -1,0 +1,51 @@
+"""Which job kinds exist and which function runs each.
+
+Domains register handlers in their own ``jobs.py`` with ``@job_handler("kind")``
+and add that module to ``HANDLER_MODULES``, so every worker process knows
+every kind. Extra modules (plugins, tests) come from the
+``GOVDATA_JOB_HANDLER_MODULES`` setting.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from govdata.core.jobs.worker import JobRun
+
+Handler = Callable[["JobRun"], "dict[str, Any] | None"]
+
+HANDLER_MODULES = ("govdata.core.jobs.handlers",)
+
+_HANDLERS: dict[str, Handler] = {}
+
+
+def job_handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register ``fn`` as the handler of ``kind``; its return value becomes the job's result."""
+
+    def register(fn: Handler) -> Handler:
+        existing = _HANDLERS.get(kind)
+        if existing is not None and existing is not fn:
+            raise ValueError(f"job kind {kind!r} already has a handler")
+        _HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def handler_for(kind: str) -> Handler | None:
+    return _HANDLERS.get(kind)
+
+
+def known_kinds() -> list[str]:
+    return sorted(_HANDLERS)
+
+
+def load_handlers(extra: str = "") -> list[str]:
+    """Import the built-in handler modules and the comma-separated ``extra`` ones."""
+    names = [*HANDLER_MODULES, *(m.strip() for m in extra.split(",") if m.strip())]
+    for name in names:
+        importlib.import_module(name)
+    return known_kinds()
