@@ -2,14 +2,14 @@
 
 Every action starts with ``ctx.require(permission, target)`` and ends with
 ``ctx.audit(...)`` inside the same transaction. A refusal is itself audited,
-in a transaction of its own, because the action's transaction rolls back.
+in a transaction of its own once the action's transaction has ended.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,6 +29,9 @@ class ActionContext:
     actor: Actor
     settings: Settings
     client_addr: str | None = None
+    # Refusals are audited after the action's transaction ends (it usually rolls back);
+    # writing them from a second connection meanwhile would wait on SQLite's write lock.
+    denials: list[tuple[str, str | None]] = field(default_factory=list)
 
     @property
     def locale(self) -> str:
@@ -41,16 +44,7 @@ class ActionContext:
             raise NotAuthenticated()
         if self.actor.can(perm, target):
             return
-        with self.db.transaction() as s:
-            write_audit(
-                s,
-                self.actor,
-                perm.value,
-                target_type="scope" if target else None,
-                target_id=target_id,
-                outcome=DENIED,
-                client_addr=self.client_addr,
-            )
+        self.denials.append((perm.value, target_id))
         raise PermissionDenied(details={"permission": perm.value})
 
     def audit(
@@ -89,6 +83,30 @@ class Caller:
 
     @contextmanager
     def act(self) -> Iterator[ActionContext]:
-        """One action = one transaction: commit when the block ends, roll back on error."""
+        """One action = one transaction: commit when the block ends, roll back on error.
+
+        On SQLite the write lock is taken at BEGIN: a deferred transaction that reads
+        and then writes fails at once (no busy wait) if another process wrote in
+        between, which the embedded worker makes likely.
+        """
+        ctx: ActionContext | None = None
+        try:
+            with self.db.transaction(immediate=True) as session:
+                ctx = ActionContext(self.db, session, self.actor, self.settings, self.client_addr)
+                yield ctx
+        finally:
+            if ctx is not None and ctx.denials:
+                self._audit_denials(ctx.denials)
+
+    def _audit_denials(self, denials: list[tuple[str, str | None]]) -> None:
         with self.db.transaction() as session:
-            yield ActionContext(self.db, session, self.actor, self.settings, self.client_addr)
+            for perm, target_id in denials:
+                write_audit(
+                    session,
+                    self.actor,
+                    perm,
+                    target_type="permission" if target_id is None else "object",
+                    target_id=target_id,
+                    outcome=DENIED,
+                    client_addr=self.client_addr,
+                )
