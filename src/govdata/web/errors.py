@@ -31,7 +31,11 @@ def envelope(code: str, zh: str, en: str, details: Any = None) -> dict[str, Any]
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
-        {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg"), "type": err.get("type")}
+        {
+            "loc": [str(p) for p in err.get("loc", ())],
+            "msg": err.get("msg"),
+            "type": err.get("type"),
+        }
         for err in exc.errors()
     ]
 
