@@ -8,7 +8,9 @@ from functools import cache
 
 import pytest
 
-PG_ADMIN_URL = os.environ.get("GOVDATA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "GOVDATA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 MARIADB = {
     "host": os.environ.get("GOVDATA_TEST_MARIADB_HOST", "127.0.0.1"),
     "port": int(os.environ.get("GOVDATA_TEST_MARIADB_PORT", "3306")),

@@ -39,8 +39,12 @@ def test_readyz_is_503_when_the_store_is_unreachable(tmp_path: Path) -> None:
 def test_unknown_route_uses_the_error_envelope(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         body = client.get("/api/v1/no-such-thing").json()
-        assert body == {"error": {"code": "not_found", "message": "请求的资源不存在", "details": None}}
-        english = client.get("/api/v1/no-such-thing", headers={"cookie": "govdata_locale=en"}).json()
+        assert body == {
+            "error": {"code": "not_found", "message": "请求的资源不存在", "details": None}
+        }
+        english = client.get(
+            "/api/v1/no-such-thing", headers={"cookie": "govdata_locale=en"}
+        ).json()
         assert english["error"]["message"] == "Not found"
 
 

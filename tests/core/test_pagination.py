@@ -28,8 +28,9 @@ def test_pages_cover_all_rows_once(db: Database, descending: bool) -> None:
     pages = 0
     with db.sessions() as s:
         while True:
-            page = paginate(s, select(AuditRecord), keys, limit=5, cursor=cursor,
-                            descending=descending)
+            page = paginate(
+                s, select(AuditRecord), keys, limit=5, cursor=cursor, descending=descending
+            )
             seen += [(r.action, r.id) for r in page.items]
             pages += 1
             cursor = page.next_cursor

@@ -15,14 +15,24 @@ from govdata.security.models import AuditRecord
 def test_audit_write_keeps_fields(db: Database) -> None:
     with db.transaction() as s:
         rec = write_audit(
-            s, SYSTEM, "user.create", target_type="user", target_id="u1",
-            client_addr="10.0.0.1", fields=["name", "phone"], row_count=3, details={"k": "v"},
+            s,
+            SYSTEM,
+            "user.create",
+            target_type="user",
+            target_id="u1",
+            client_addr="10.0.0.1",
+            fields=["name", "phone"],
+            row_count=3,
+            details={"k": "v"},
         )
     with db.sessions() as s:
         got = s.get(AuditRecord, rec.id)
         assert got is not None
         assert (got.actor_kind, got.action, got.target_id, got.outcome) == (
-            "system", "user.create", "u1", "success",
+            "system",
+            "user.create",
+            "u1",
+            "success",
         )
         assert got.fields == "name,phone" and got.row_count == 3 and got.details == {"k": "v"}
         assert got.at.tzinfo is not None

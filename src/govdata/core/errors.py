@@ -37,7 +37,9 @@ class GovDataError(Exception):
         return self.message_en if locale.startswith("en") else self.message_zh
 
     def to_dict(self, locale: str = "zh_CN") -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message(locale), "details": self.details}}
+        return {
+            "error": {"code": self.code, "message": self.message(locale), "details": self.details}
+        }
 
 
 class InvalidInput(GovDataError):
