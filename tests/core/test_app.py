@@ -63,3 +63,47 @@ def test_embedded_defaults_need_no_configuration(tmp_path: Path, monkeypatch) ->
     key = s.resolved_secret_key()
     assert len(key) >= 32 and s.resolved_secret_key() == key
     assert (tmp_path / "data" / "secret.key").stat().st_mode & 0o077 == 0
+
+
+def test_unknown_page_for_a_browser_is_the_portal_404(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        resp = client.get("/no/such/page", headers={"accept": "text/html"})
+        assert resp.status_code == 404
+        assert resp.headers["content-type"].startswith("text/html")
+        assert "一体化政务大数据平台" in resp.text
+
+
+def test_api_errors_follow_the_signed_in_users_language(settings: Settings) -> None:
+    from govdata.core.db import Database
+    from govdata.identity import actions, auth
+    from govdata.identity.models import User
+    from govdata.identity.schemas import RoleAssignmentIn, UserCreate
+    from govdata.security.context import Caller
+    from govdata.security.context_types import SYSTEM
+
+    settings = settings.model_copy(update={"argon2_time_cost": 1, "argon2_memory_kib": 1024})
+    db = Database(settings.db_url)
+    with Caller(db, settings, SYSTEM).act() as ctx:
+        out = actions.create_user(
+            ctx,
+            UserCreate(
+                username="english_auditor",
+                display_name="Auditor",
+                password="Audit@2026xyz",
+                locale="en",
+                roles=[RoleAssignmentIn(role="auditor")],
+            ),
+        )
+    with db.sessions() as s:
+        user = s.get(User, out.id)
+        assert user is not None
+        token = auth.issue_access_token(settings, user)[0]
+    db.dispose()
+    with TestClient(create_app(settings)) as client:
+        resp = client.post(
+            "/api/v1/regions",
+            json={"code": "630000", "name": "青海省"},
+            headers={"authorization": f"Bearer {token}"},
+        )
+        assert resp.status_code == 403
+        assert resp.json()["error"]["message"] == "Permission denied"

@@ -125,8 +125,10 @@ class Database:
     def transaction(self, *, immediate: bool = False) -> Iterator[Session]:
         """One unit of work: commit on success, roll back on any error.
 
-        ``immediate`` takes SQLite's write lock at BEGIN, so read-then-write
-        sequences (claiming a job) cannot interleave; PostgreSQL ignores it.
+        ``immediate`` takes SQLite's write lock at BEGIN. Use it for every
+        transaction that may write after reading: a deferred SQLite transaction
+        that tries to upgrade after another connection wrote fails at once
+        instead of waiting. PostgreSQL ignores it.
         """
         factory = self._immediate_sessions if immediate else self.sessions
         with factory() as session:

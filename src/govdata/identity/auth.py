@@ -212,7 +212,7 @@ def authenticate(
     attempted = username.strip().lower()
     error: GovDataError | None = None
     result: LoginResult | None = None
-    with db.transaction() as s:
+    with db.transaction(immediate=True) as s:
         user = s.scalars(select(User).where(User.username == attempted)).one_or_none()
         if user is None:
             passwords.burn_time(settings, password)
@@ -242,7 +242,7 @@ def login_for_token(
             code="mfa_enrollment_required",
         )
     token, expires_in = issue_access_token(settings, result)
-    with db.transaction() as s:
+    with db.transaction(immediate=True) as s:
         user = s.get(User, result.user_id)
         assert user is not None
         _audit_login(s, user, user.username, SUCCESS, client_addr, action="auth.token_issue")
@@ -325,7 +325,7 @@ def actor_from_bearer(db: Database, settings: Settings, token: str) -> Actor:
     ``token_revoked``, ``account_disabled``, ``credential_revoked`` or
     ``credential_expired``.
     """
-    with db.transaction() as s:
+    with db.transaction(immediate=True) as s:
         if token.startswith(TOKEN_PREFIX):
             return _actor_from_app_token(s, token)
         return actor_for_user(_live_user(s, _decode(settings, token, ACCESS)))
@@ -348,7 +348,7 @@ def start_session(
     """Open a portal session after a successful login; returns (cookie token, CSRF token)."""
     cookie_token = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(32)
-    with db.transaction() as s:
+    with db.transaction(immediate=True) as s:
         user = s.get(User, user_id)
         if user is None or not user.is_active or needs_mfa_enrolment(settings, user):
             raise NotAuthenticated()
@@ -381,7 +381,7 @@ def _live_session(s: Session, settings: Settings, cookie_token: str) -> WebSessi
 def actor_from_session(db: Database, settings: Settings, cookie_token: str) -> Actor | None:
     """The user behind a portal session cookie; None when it is unknown, ended, idle
     for longer than ``session_idle_minutes``, or its user was disabled since."""
-    with db.transaction() as s:
+    with db.transaction(immediate=True) as s:
         ws = _live_session(s, settings, cookie_token)
         if ws is None:
             return None
@@ -400,7 +400,7 @@ def actor_from_session(db: Database, settings: Settings, cookie_token: str) -> A
 
 def session_csrf_token(db: Database, cookie_token: str) -> str | None:
     """The CSRF token bound to a session that has not been ended."""
-    with db.transaction() as s:
+    with db.transaction(immediate=True) as s:
         ws = s.scalars(
             select(WebSession).where(WebSession.token_hash == _session_hash(cookie_token))
         ).one_or_none()
@@ -409,7 +409,7 @@ def session_csrf_token(db: Database, cookie_token: str) -> str | None:
 
 def end_session(db: Database, cookie_token: str, client_addr: str | None = None) -> None:
     """Log out: the session cookie stops working. Unknown cookies are ignored."""
-    with db.transaction() as s:
+    with db.transaction(immediate=True) as s:
         ws = s.scalars(
             select(WebSession).where(WebSession.token_hash == _session_hash(cookie_token))
         ).one_or_none()
@@ -440,7 +440,7 @@ def begin_mfa_enrolment(
 ) -> TotpEnrolment:
     """For a privileged user who must enrol at login: a fresh secret and QR URI."""
     claims = _decode(settings, enrolment_token, MFA_ENROL)
-    with db.transaction() as s:
+    with db.transaction(immediate=True) as s:
         user = _live_user(s, claims)
         enrolment = start_totp_enrolment(user)
         _audit_login(s, user, user.username, SUCCESS, client_addr, action="user.totp_enrol")
@@ -457,7 +457,7 @@ def complete_mfa_enrolment(
     """Confirm the code from the authenticator; the login then completes (start a session).
     422 ``invalid_otp``, 409 ``totp_not_enrolled``."""
     claims = _decode(settings, enrolment_token, MFA_ENROL)
-    with db.transaction() as s:
+    with db.transaction(immediate=True) as s:
         user = _live_user(s, claims)
         finish_totp_enrolment(user, code)
         user.last_login_at = now()

@@ -44,7 +44,10 @@ def resolve_actor(request: Request) -> Actor:
         cookie = request.cookies.get(SESSION_COOKIE)
         actor = (auth.actor_from_session(db, settings, cookie) if cookie else None) or ANONYMOUS
     if actor.kind != "anonymous":
+        # Sync dependencies run in a copied context: the contextvar reaches code called
+        # from here, request.state reaches the error handlers.
         set_locale(actor.locale)
+        request.state.locale = actor.locale
     return actor
 
 

@@ -7,11 +7,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from govdata.core.errors import GovDataError
+from govdata.core.errors import GovDataError, NotFound
 from govdata.core.i18n import current_locale
+from govdata.web import portal
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +26,20 @@ _HTTP_MESSAGES: dict[int, tuple[str, str, str]] = {
 }
 
 
-def envelope(code: str, zh: str, en: str, details: Any = None) -> dict[str, Any]:
-    message = en if current_locale() == "en" else zh
+def request_locale(request: Request) -> str:
+    """The signed-in user's language when known, else the cookie's (set by the middleware)."""
+    return getattr(request.state, "locale", None) or current_locale()
+
+
+def envelope(code: str, zh: str, en: str, locale: str, details: Any = None) -> dict[str, Any]:
+    message = en if locale == "en" else zh
     return {"error": {"code": code, "message": message, "details": details}}
+
+
+def _wants_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -44,25 +57,37 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(GovDataError)
     async def _domain(request: Request, exc: GovDataError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(exc.to_dict(current_locale()), status_code=exc.status, headers=headers)
+        return JSONResponse(
+            exc.to_dict(request_locale(request)), status_code=exc.status, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         body = envelope(
-            "invalid_input", "输入数据不合法", "Invalid input", _validation_details(exc)
+            "invalid_input",
+            "输入数据不合法",
+            "Invalid input",
+            request_locale(request),
+            _validation_details(exc),
         )
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and _wants_page(request):
+            # A person following a bad link gets the portal's page, not JSON.
+            return await run_in_threadpool(portal.error_page, request, NotFound())
         code, zh, en = _HTTP_MESSAGES.get(
             exc.status_code, ("http_error", str(exc.detail), str(exc.detail))
         )
         return JSONResponse(
-            envelope(code, zh, en), status_code=exc.status_code, headers=exc.headers
+            envelope(code, zh, en, request_locale(request)),
+            status_code=exc.status_code,
+            headers=exc.headers,
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(envelope("internal_error", "系统内部错误", "Internal error"), 500)
+        body = envelope("internal_error", "系统内部错误", "Internal error", request_locale(request))
+        return JSONResponse(body, 500)
