@@ -90,3 +90,9 @@ def test_made_resident_ids_round_trip(born: date, seq: int, division: str) -> No
     assert resident_id.is_valid(number)
     assert resident_id.birth_date(number) == born
     assert resident_id.is_male(number) == (seq % 2 == 1)
+
+
+def test_org_check_values_letters_per_gb_11714() -> None:
+    # M is 22 in GB 11714 (A=10 … Z=35); the credit-code alphabet would make it 21.
+    # 22*3 = 66 → 66 mod 11 = 0 → check 11 → "0"; with 21 it would be 63 → "3".
+    assert uscc.compute_org_check("M0000000") == "0"

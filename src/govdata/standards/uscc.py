@@ -23,9 +23,14 @@ def compute_check(first17: str) -> str:
     return ALPHABET[(31 - total % 31) % 31]
 
 
+def _org_value(char: str) -> int:
+    # GB 11714 values letters A-Z as 10-35 (its own table, not the credit-code alphabet).
+    return int(char) if char.isdigit() else ord(char) - ord("A") + 10
+
+
 def compute_org_check(first8: str) -> str:
     """GB 11714 check character of the 9-character organisation code."""
-    total = sum(_VALUE[c] * w for c, w in zip(first8, ORG_WEIGHTS, strict=True))
+    total = sum(_org_value(c) * w for c, w in zip(first8, ORG_WEIGHTS, strict=True))
     check = 11 - total % 11
     return {10: "X", 11: "0"}.get(check, str(check))
 
