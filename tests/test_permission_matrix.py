@@ -82,9 +82,10 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | str] = {
     ("POST", "/api/v1/credentials"): frozenset({OP, DO}),
     ("POST", "/api/v1/credentials/{credential_id}/revoke"): frozenset({OP, DO}),
     ("GET", "/api/v1/audit/records"): frozenset({A}),
-    ("GET", "/api/v1/jobs"): frozenset({OP}),
+    # Region operators and officers see only the jobs they started.
+    ("GET", "/api/v1/jobs"): frozenset({OP, R, DO}),
     ("POST", "/api/v1/jobs"): frozenset({OP}),
-    ("GET", "/api/v1/jobs/{job_id}"): frozenset({OP}),
+    ("GET", "/api/v1/jobs/{job_id}"): frozenset({OP, R, DO}),
     ("POST", "/api/v1/jobs/{job_id}/cancel"): frozenset({OP}),
     ("POST", "/api/v1/jobs/{job_id}/retry"): frozenset({OP}),
     ("GET", "/api/v1/job-queues"): frozenset({OP}),

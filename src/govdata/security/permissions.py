@@ -66,7 +66,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.JOB_MANAGE,
         }
     ),
-    # Jobs are platform-wide until domains give them a department; then officers see theirs.
+    # job.read outside a platform-wide grant shows only the jobs the actor started.
     Role.REGION_OPERATOR: frozenset(
         {
             *_READ_ORG,
@@ -74,10 +74,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.USER_READ,
             Perm.USER_MANAGE,
             Perm.CREDENTIAL_READ,
+            Perm.JOB_READ,
         }
     ),
     Role.DEPT_OFFICER: frozenset(
-        {*_READ_ORG, Perm.USER_READ, Perm.CREDENTIAL_READ, Perm.CREDENTIAL_MANAGE}
+        {*_READ_ORG, Perm.USER_READ, Perm.CREDENTIAL_READ, Perm.CREDENTIAL_MANAGE, Perm.JOB_READ}
     ),
     Role.DEPT_USER: frozenset(_READ_ORG),
     Role.SECADMIN: frozenset({Perm.SECURITY_MANAGE}),
