@@ -47,6 +47,7 @@ def nav_of(html: str) -> set[str]:
                 "/admin/users",
                 "/roles",
                 "/admin/credentials",
+                "/jobs",
             },
         ),
         ("deptuser1", {"/workbench", "/admin/regions", "/admin/departments"}),
