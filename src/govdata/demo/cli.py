@@ -164,14 +164,11 @@ def _report_existing(settings: Settings, plan: builder.DemoPlan) -> None:
 
 def print_logins(settings: Settings) -> None:
     table = Table(title="演示账号 Demo logins", show_lines=False)
-    table.add_column("用户名 username", style="bold")
+    table.add_column("用户名 username", style="bold", no_wrap=True, min_width=22)
     table.add_column("角色 role")
     table.add_column("部门 department")
-    table.add_column("密码 password")
     for login in logins():
-        table.add_row(
-            login.username, login.role_label, login.department_short, settings.demo_password
-        )
+        table.add_row(login.username, login.role_label, login.department_short)
     console.print(table)
     console.print(
         "所有演示账号共用密码 All demo accounts share the password "
