@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -13,7 +14,10 @@ from govdata.app import create_app
 from govdata.config import Settings
 from govdata.core.clock import now
 from govdata.core.db import Database
+from govdata.identity import actions, auth
 from govdata.identity.models import User, WebSession
+from govdata.identity.schemas import TotpConfirm
+from govdata.security.context import Caller
 from govdata.security.models import AuditRecord
 from tests.web.conftest import PASSWORD, Seed, csrf_from, login
 
@@ -176,9 +180,78 @@ def test_privileged_user_enrols_totp_at_login_outside_demo(
         )
         assert step.status_code == 200
         assert 'name="otp"' in step.text
+        assert PASSWORD not in step.text and 'name="password"' not in step.text
         assert "govdata_session" not in client.cookies
     with db.transaction() as s:
         actions = set(
             s.scalars(select(AuditRecord.action).where(AuditRecord.actor_name == "auditor1"))
         )
     assert {"auth.login", "user.totp_confirm", "auth.logout"} <= actions
+
+
+def _enrol(db: Database, settings: Settings, username: str) -> pyotp.TOTP:
+    with db.transaction() as s:
+        actor = auth.actor_for_user(s.scalars(select(User).where(User.username == username)).one())
+    with Caller(db, settings, actor).act() as ctx:
+        code = pyotp.TOTP(actions.enrol_totp(ctx).secret)
+        actions.confirm_totp(ctx, TotpConfirm(code=code.now()))
+    return code
+
+
+def _otp_token(html: str) -> str:
+    return html.split('name="otp_token" value="')[1].split('"')[0]
+
+
+def test_the_code_step_carries_a_token_not_the_password(
+    client: TestClient, portal_settings: Settings, db: Database
+) -> None:
+    code = _enrol(db, portal_settings, "deptuser1")
+    # The current step's code confirmed the enrolment; the next one signs in.
+    following = code.at(time.time() + code.interval)
+    csrf = csrf_from(client.get("/login").text)
+    step = client.post(
+        "/login",
+        data={
+            "username": "deptuser1",
+            "password": PASSWORD,
+            "next": "/admin/users",
+            "csrf_token": csrf,
+        },
+    )
+    assert step.status_code == 200
+    assert 'action="/login/otp"' in step.text and 'name="otp"' in step.text
+    assert PASSWORD not in step.text and 'name="password"' not in step.text
+    assert step.headers["cache-control"] == "no-store"
+    assert "govdata_session" not in client.cookies
+    first = _otp_token(step.text)
+
+    # Without the double-submit token the step is refused like the password form.
+    forged = client.post("/login/otp", data={"otp_token": first, "otp": following})
+    assert forged.status_code == 403
+
+    wrong = client.post(
+        "/login/otp",
+        data={"otp_token": first, "otp": "12345x", "next": "/admin/users", "csrf_token": csrf},
+    )
+    assert wrong.status_code == 401
+    assert "动态口令不正确" in wrong.text and 'name="otp"' in wrong.text
+    assert PASSWORD not in wrong.text and 'name="password"' not in wrong.text
+    second = _otp_token(wrong.text)
+    assert second != first
+
+    # The first token died with the failure it counted: back to the password.
+    stale = client.post(
+        "/login/otp", data={"otp_token": first, "otp": following, "csrf_token": csrf}
+    )
+    assert stale.status_code == 401
+    assert "登录已超时" in stale.text and 'name="password"' in stale.text
+    assert "govdata_session" not in client.cookies
+
+    done = client.post(
+        "/login/otp",
+        data={"otp_token": second, "otp": following, "next": "/admin/users", "csrf_token": csrf},
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/admin/users"
+    assert client.get("/workbench").status_code == 200
+    with db.transaction() as s:
+        assert s.scalars(select(User.failed_logins).where(User.username == "deptuser1")).one() == 0

@@ -3,17 +3,23 @@
 These functions run before there is an actor, so they open their own
 transactions and write their own audit records; a failed login commits its
 failure counter and audit record before the error is raised.
+
+The portal asks for the one-time code on a second page. Between the two steps
+it holds a short-lived signed token (``OtpStep.otp_token``) that stands for
+"the password was right", so the password itself never goes back to the browser.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 import secrets
 from datetime import timedelta
 from typing import Any
 
 import jwt
+from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,6 +46,8 @@ ALGORITHM = "HS256"
 ACCESS = "access"
 MFA_ENROL = "mfa_enrol"
 ENROLMENT_MINUTES = 10
+OTP_STEP_SALT = "govdata-otp-step"
+OTP_STEP_SECONDS = 5 * 60
 # Writing last_seen_at / last_used_at on every request would turn reads into writes.
 TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -49,6 +57,32 @@ class AccountLocked(GovDataError):
     status = 423
     message_zh = "登录失败次数过多，账号已临时锁定"
     message_en = "Too many failed logins; the account is temporarily locked"
+
+
+class OtpStep(NotAuthenticated):
+    """The password was right; the login now waits for a one-time code.
+
+    ``otp_token`` continues the login in ``complete_otp_login``. It is an
+    attribute, not ``details``, so API error bodies never carry it: API clients
+    send the code together with the password instead.
+    """
+
+    code = "otp_required"
+    message_zh = "请输入动态口令"
+    message_en = "One-time code required"
+
+    def __init__(
+        self,
+        otp_token: str | None,
+        username: str,
+        message_zh: str | None = None,
+        message_en: str | None = None,
+        *,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message_zh, message_en, code=code)
+        self.otp_token = otp_token
+        self.username = username
 
 
 def _bad_credentials() -> NotAuthenticated:
@@ -129,6 +163,16 @@ def _count_failure(settings: Settings, user: User) -> None:
         user.locked_until = now() + timedelta(minutes=settings.login_lockout_minutes)
 
 
+def _accept_otp(settings: Settings, user: User, secret: str, otp: str) -> bool:
+    """A wrong or replayed code counts towards the lockout like a wrong password."""
+    step = totp.matching_step(secret, otp, user.totp_last_step)
+    if step is None:
+        _count_failure(settings, user)
+        return False
+    user.totp_last_step = step
+    return True
+
+
 def _login_result(settings: Settings, user: User, *, enrol: bool) -> LoginResult:
     return LoginResult(
         user_id=user.id,
@@ -171,20 +215,19 @@ def _check_login(
         )
     if user.totp_enabled and user.totp_secret:
         if not otp:
-            raise refuse(
-                NotAuthenticated("请输入动态口令", "One-time code required", code="otp_required"),
-                "otp_required",
-            )
-        step = totp.matching_step(user.totp_secret, otp, user.totp_last_step)
-        if step is None:
-            _count_failure(settings, user)
+            raise refuse(OtpStep(_otp_token(settings, user), user.username), "otp_required")
+        if not _accept_otp(settings, user, user.totp_secret, otp):
             raise refuse(
                 NotAuthenticated("动态口令不正确", "Wrong one-time code", code="invalid_otp"),
                 "invalid_otp",
             )
-        user.totp_last_step = step
     if passwords.needs_rehash(settings, user.password_hash):
         user.password_hash = passwords.hash_password(settings, password)
+    return _logged_in(s, settings, user, client_addr)
+
+
+def _logged_in(s: Session, settings: Settings, user: User, client_addr: str | None) -> LoginResult:
+    """Every check passed: reset the failure count and record the login."""
     user.failed_logins = 0
     if needs_mfa_enrolment(settings, user):
         _audit_login(s, user, user.username, FAILURE, client_addr, "mfa_enrollment_required")
@@ -204,16 +247,21 @@ def authenticate(
 ) -> LoginResult:
     """Check a password (and one-time code); audit the attempt either way.
 
-    Raises NotAuthenticated (``invalid_credentials``, ``otp_required``,
-    ``invalid_otp``), PermissionDenied ``account_disabled``, AccountLocked
-    ``account_locked`` (423). A privileged user without a second factor gets
-    a result with ``mfa_enrollment_required`` set instead of a login.
+    Raises NotAuthenticated (``invalid_credentials``, ``invalid_otp``),
+    OtpStep ``otp_required`` (the password was right; its ``otp_token``
+    continues the login in ``complete_otp_login``), PermissionDenied
+    ``account_disabled``, AccountLocked ``account_locked`` (423). A privileged
+    user without a second factor gets a result with ``mfa_enrollment_required``
+    set instead of a login.
     """
     attempted = username.strip().lower()
     error: GovDataError | None = None
     result: LoginResult | None = None
     with db.transaction(immediate=True) as s:
-        user = s.scalars(select(User).where(User.username == attempted)).one_or_none()
+        # Locked so concurrent attempts cannot lose failure counts on PostgreSQL.
+        user = s.scalars(
+            select(User).where(User.username == attempted).with_for_update(of=User)
+        ).one_or_none()
         if user is None:
             passwords.burn_time(settings, password)
             _audit_login(s, None, attempted, FAILURE, client_addr, "unknown_user")
@@ -221,6 +269,144 @@ def authenticate(
         else:
             try:
                 result = _check_login(s, settings, user, password, otp, client_addr)
+            except GovDataError as exc:
+                # Keep the counter and the audit record: commit, then raise.
+                error = exc
+    if error is not None:
+        raise error
+    assert result is not None
+    return result
+
+
+# The one-time-code step of a portal login -----------------------------------------------
+
+
+def _otp_serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.resolved_secret_key(), salt=OTP_STEP_SALT)
+
+
+def _otp_state(user: User) -> str:
+    """What the password check vouched for. A counted failure, a lockout, a new password,
+    ended sessions or a used code all change it, and so end the OTP-step token."""
+    parts = (
+        user.id,
+        as_utc(user.tokens_valid_after).isoformat(),
+        str(user.failed_logins),
+        as_utc(user.locked_until).isoformat() if user.locked_until else "",
+        str(user.totp_last_step),
+        user.password_hash,
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _otp_token(settings: Settings, user: User) -> str:
+    return _otp_serializer(settings).dumps({"sub": user.id, "state": _otp_state(user)})
+
+
+def _otp_claims(settings: Settings, otp_token: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The token's claims and, when it may not be used, why. An expired token still
+    names its user, so the refusal is audited against them."""
+    serializer = _otp_serializer(settings)
+    try:
+        claims = serializer.loads(otp_token, max_age=OTP_STEP_SECONDS)
+    except SignatureExpired as exc:
+        try:
+            claims = serializer.load_payload(exc.payload) if exc.payload is not None else None
+        except BadData:
+            claims = None
+        return (claims if isinstance(claims, dict) else None), "otp_step_expired"
+    except BadSignature:
+        return None, "otp_step_invalid"
+    if not isinstance(claims, dict):
+        return None, "otp_step_invalid"
+    return claims, None
+
+
+def _check_otp_step(
+    s: Session,
+    settings: Settings,
+    user: User,
+    stale: str | None,
+    otp: str,
+    client_addr: str | None,
+) -> LoginResult:
+    """Raises on refusal (``stale`` says why the token may not be used); the caller
+    commits what this changed before re-raising."""
+
+    def refuse(error: GovDataError, reason: str) -> GovDataError:
+        _audit_login(s, user, user.username, FAILURE, client_addr, reason)
+        return error
+
+    if is_locked(user):
+        until = as_utc(user.locked_until).isoformat() if user.locked_until else None
+        raise refuse(AccountLocked(details={"locked_until": until}), "locked")
+    if not user.is_active:
+        raise refuse(
+            PermissionDenied("账号已停用", "The account is disabled", code="account_disabled"),
+            "disabled",
+        )
+    if stale is not None:
+        raise refuse(_otp_step_expired(), stale)
+    if not (user.totp_enabled and user.totp_secret):
+        raise refuse(_otp_step_expired(), "otp_step_stale")
+    if not _accept_otp(settings, user, user.totp_secret, otp):
+        # A fresh token lets the user retry without the password until the lockout.
+        fresh = None if is_locked(user) else _otp_token(settings, user)
+        raise refuse(
+            OtpStep(
+                fresh, user.username, "动态口令不正确", "Wrong one-time code", code="invalid_otp"
+            ),
+            "invalid_otp",
+        )
+    return _logged_in(s, settings, user, client_addr)
+
+
+def _otp_step_expired() -> NotAuthenticated:
+    return NotAuthenticated(
+        "登录已超时，请重新输入密码",
+        "The sign-in has timed out; enter your password again",
+        code="otp_step_expired",
+    )
+
+
+def complete_otp_login(
+    db: Database,
+    settings: Settings,
+    otp_token: str,
+    otp: str,
+    client_addr: str | None,
+) -> LoginResult:
+    """Finish a portal login with the ``otp_token`` of ``OtpStep`` and a one-time code.
+
+    The token is good for five minutes and for one login: counting a failure,
+    a lockout, a password change, ending the user's sessions or a successful
+    login all make it stale. Every attempt is audited as ``auth.login``.
+
+    Raises NotAuthenticated ``otp_step_expired`` (sign in with the password
+    again), OtpStep ``invalid_otp`` (counted towards the lockout; carries a
+    fresh ``otp_token`` unless the account is now locked), AccountLocked
+    ``account_locked`` (423), PermissionDenied ``account_disabled``.
+    """
+    claims, reason = _otp_claims(settings, otp_token)
+    error: GovDataError | None = None
+    result: LoginResult | None = None
+    with db.transaction(immediate=True) as s:
+        # The row lock makes a token's single use hold on PostgreSQL too (SQLite's
+        # immediate transaction already serialises).
+        user = (
+            s.get(User, str(claims["sub"]), with_for_update={"of": User})
+            if claims and "sub" in claims
+            else None
+        )
+        if user is None:
+            _audit_login(s, None, "anonymous", FAILURE, client_addr, reason or "otp_step_stale")
+            error = _otp_step_expired()
+        else:
+            state = str(claims.get("state", "")) if claims else ""
+            if reason is None and not hmac.compare_digest(state, _otp_state(user)):
+                reason = "otp_step_stale"
+            try:
+                result = _check_otp_step(s, settings, user, reason, otp, client_addr)
             except GovDataError as exc:
                 # Keep the counter and the audit record: commit, then raise.
                 error = exc

@@ -9,7 +9,7 @@ from govdata.core import i18n
 from govdata.core.errors import GovDataError
 from govdata.identity import actions as identity_actions
 from govdata.identity import auth
-from govdata.identity.schemas import LocaleUpdate, TotpEnrolment
+from govdata.identity.schemas import LocaleUpdate, LoginResult, TotpEnrolment
 from govdata.web import csrf
 from govdata.web.deps import SESSION_COOKIE, client_addr
 from govdata.web.middleware import LOCALE_COOKIE
@@ -42,7 +42,7 @@ def _login_form(page: Page, *, status: int = 200, **context: object) -> Response
         secure=page.caller.settings.cookie_secure,
         path="/",
     )
-    # The OTP step carries the typed password in a hidden field: never keep this page.
+    # The OTP and enrolment steps carry short-lived login tokens: never keep this page.
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -89,27 +89,66 @@ def _set_locale_cookie(response: Response, settings: Settings, locale: str) -> N
 @router.post("/login")
 def login(page: AnyForm) -> Response:
     username, password = page.field("username"), page.form_raw("password")
-    otp = page.field("otp") or None
     next_url = safe_next(page.field("next"))
     try:
         result = auth.authenticate(
-            page.caller.db, page.caller.settings, username, password, otp, client_addr(page.request)
+            page.caller.db,
+            page.caller.settings,
+            username,
+            password,
+            None,
+            client_addr(page.request),
+        )
+    except auth.OtpStep as exc:
+        # The password is not sent back: the next step carries the signed token instead.
+        return _login_form(
+            page, step="otp", username=exc.username, otp_token=exc.otp_token, next=next_url
         )
     except GovDataError as exc:
-        if exc.code == "otp_required":
-            return _login_form(
-                page, step="otp", username=username, password=password, next=next_url
-            )
-        step = "otp" if otp else "password"
         return _login_form(
             page,
             status=exc.status if exc.status < 500 else 400,
             error=page.message(exc),
-            step=step,
             username=username,
-            password=password if step == "otp" else "",
             next=next_url,
         )
+    return _signed_in(page, result, next_url)
+
+
+@router.post("/login/otp")
+def login_otp(page: AnyForm) -> Response:
+    next_url = safe_next(page.field("next"))
+    try:
+        result = auth.complete_otp_login(
+            page.caller.db,
+            page.caller.settings,
+            page.field("otp_token"),
+            page.field("otp"),
+            client_addr(page.request),
+        )
+    except auth.OtpStep as exc:
+        # Without a fresh token (the account has just locked) the user starts over.
+        return _login_form(
+            page,
+            status=exc.status,
+            error=page.message(exc),
+            step="otp" if exc.otp_token else "password",
+            username=exc.username,
+            otp_token=exc.otp_token,
+            next=next_url,
+        )
+    except GovDataError as exc:
+        return _login_form(
+            page,
+            status=exc.status if exc.status < 500 else 400,
+            error=page.message(exc),
+            next=next_url,
+        )
+    return _signed_in(page, result, next_url)
+
+
+def _signed_in(page: Page, result: LoginResult, next_url: str) -> Response:
+    """The checks passed: start a session, or first enrol the second factor a role needs."""
     if result.mfa_enrollment_required and result.enrolment_token:
         enrolment = auth.begin_mfa_enrolment(
             page.caller.db, page.caller.settings, result.enrolment_token, client_addr(page.request)
