@@ -3,21 +3,45 @@
 Every write by a worker names the lease owner it holds, so a worker whose
 lease expired (and whose job another worker took over) can no longer touch
 the job: its update simply matches no row.
+
+The worker's operations are Core statements that run on a ``Database`` or on
+a ``Connection`` (a worker thread keeps one, so it skips the pool checkout).
+Given a connection with an open transaction they join it: a worker records
+one job's outcome and claims its next job in a single commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    String,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govdata.core.clock import now
-from govdata.core.db import Database
+from govdata.core.db import Database, UTCDateTime
 from govdata.core.errors import Conflict, NotFound
 from govdata.core.jobs.models import (
     CANCELLED,
@@ -34,11 +58,41 @@ from govdata.core.jobs.models import (
 # Retries never wait longer than this, however many attempts failed.
 BACKOFF_CAP_SECONDS = 3600.0
 ERROR_MAX_CHARS = 4000
+LOST_ON_LAST_ATTEMPT = "lease expired on the last attempt (worker lost)"
+
+Target = Database | Connection
+# Worker statements update the table, not the mapped class: the ORM's bulk
+# update machinery would cost more CPU than the statement itself.
+_JOBS = cast(Table, Job.__table__)
 
 
 def backoff_delay(base_seconds: float, attempts: int) -> float:
     """Seconds to wait before the next attempt after ``attempts`` failed ones: doubles each time."""
     return min(BACKOFF_CAP_SECONDS, base_seconds * float(2 ** max(attempts - 1, 0)))
+
+
+@contextmanager
+def _transaction(target: Target) -> Iterator[Connection]:
+    """The caller's open transaction on ``target``, or a new one committed on success.
+
+    Every queue transaction writes, so on SQLite it takes the write lock at
+    BEGIN: a read followed by a write could otherwise fail outright when
+    another process committed in between. A caller's own connection must come
+    from ``writer_engine`` for the same reason.
+    """
+    if isinstance(target, Database):
+        with writer_engine(target).begin() as conn:
+            yield conn
+    elif target.in_transaction():
+        yield target
+    else:
+        with target.begin():
+            yield target
+
+
+def writer_engine(db: Database) -> Engine:
+    """``db``'s engine, with transactions that take SQLite's write lock at BEGIN."""
+    return db.engine.execution_options(govdata_immediate=True)
 
 
 def enqueue(
@@ -100,115 +154,264 @@ def _by_key(session: Session, kind: str, key: str) -> Job | None:
     return job
 
 
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job as its claim left it: what a worker needs to run it."""
+
+    id: str
+    kind: str
+    queue: str
+    payload: dict[str, Any]
+    checkpoint: dict[str, Any] | None
+    status: str
+    attempts: int
+    max_attempts: int
+    cancel_requested: bool
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+
+
+# What the claim statement returns: the fields of ``ClaimedJob``.
+_CLAIMED = tuple(getattr(Job, f.name) for f in fields(ClaimedJob))
+
+
+def has_queue_limits(target: Target) -> bool:
+    """True when some queue has a ``job_queues`` row (a concurrency limit, or paused)."""
+    with _transaction(target) as conn:
+        return bool(conn.execute(select(select(JobQueue.name).exists())).scalar())
+
+
 def claim(
-    db: Database,
+    target: Target,
     owner: str,
     kinds: Sequence[str],
     *,
     lease_seconds: float,
     queues: Sequence[str] | None = None,
-) -> Job | None:
+    queue_limits: bool | None = None,
+) -> ClaimedJob | None:
     """Lease the next runnable job for ``owner``, or None.
 
     Runnable: queued and due, or running with an expired lease (its worker
     died; this worker resumes it). Oldest due first. Queues with a
     concurrency limit are checked under a lock on their ``job_queues`` row
     so two workers cannot both take the last slot.
+
+    ``queue_limits`` is whether any queue has a ``job_queues`` row, if the
+    caller knows (a worker re-reads it every second or so). While none has,
+    one statement claims the job; it still skips queues that gained a row
+    meanwhile, so a stale answer delays their jobs but never breaks a limit.
     """
     if not kinds:
         return None
-    with db.transaction(immediate=True) as s:
-        limits = {q.name: q for q in s.scalars(select(JobQueue))}
-        excluded = {name for name, q in limits.items() if q.paused}
-        while True:
-            t = now()
-            stmt = select(Job).where(
-                Job.kind.in_(kinds),
-                or_(
-                    and_(Job.status == QUEUED, Job.run_after <= t),
-                    and_(Job.status == RUNNING, Job.lease_expires_at < t),
-                ),
-            )
-            if queues:
-                stmt = stmt.where(Job.queue.in_(queues))
-            if excluded:
-                stmt = stmt.where(Job.queue.not_in(excluded))
-            stmt = stmt.order_by(Job.run_after, Job.id).limit(1)
-            job = s.scalars(stmt.with_for_update(skip_locked=True)).first()
-            if job is None:
-                return None
-            if job.status == RUNNING and _settle_abandoned(job, t):
-                continue
-            limit = limits.get(job.queue)
-            if limit is not None and _queue_full(s, limit, job.id, t):
-                excluded.add(job.queue)
-                continue
-            job.status = RUNNING
-            job.attempts += 1
-            job.lease_owner = owner
-            job.lease_expires_at = t + timedelta(seconds=lease_seconds)
-            job.heartbeat_at = t
-            job.started_at = job.started_at or t
+    with _transaction(target) as conn:
+        if queue_limits is None:
+            queue_limits = has_queue_limits(conn)
+        if queue_limits:
+            return _claim_limited(conn, owner, kinds, lease_seconds, queues)
+        return _claim_unlimited(conn, owner, kinds, lease_seconds, queues)
+
+
+def _claim_unlimited(
+    conn: Connection,
+    owner: str,
+    kinds: Sequence[str],
+    lease_seconds: float,
+    queues: Sequence[str] | None,
+) -> ClaimedJob | None:
+    statement = _lease_statement(by_id=False, with_queues=bool(queues))
+    while True:
+        params = _claim_params(owner, kinds, lease_seconds, queues)
+        job = _lease(conn, statement, params)
+        if job is None or job.status == RUNNING:
             return job
 
 
-def _settle_abandoned(job: Job, t: datetime) -> bool:
-    """Finish a job whose worker died, when it must not run again; True when settled."""
-    if job.cancel_requested:
-        _finish(job, CANCELLED, t)
-        return True
-    if job.attempts >= job.max_attempts:
-        _finish(job, DEAD, t)
-        job.last_error = "lease expired on the last attempt (worker lost)"
-        return True
-    return False
+def _claim_limited(
+    conn: Connection,
+    owner: str,
+    kinds: Sequence[str],
+    lease_seconds: float,
+    queues: Sequence[str] | None,
+) -> ClaimedJob | None:
+    rows = conn.execute(select(JobQueue.name, JobQueue.concurrency, JobQueue.paused)).all()
+    limits = {name: concurrency for name, concurrency, _ in rows}
+    excluded = {name for name, _, paused in rows if paused}
+    candidate = _candidate_statement(with_queues=bool(queues))
+    while True:
+        params = _claim_params(owner, kinds, lease_seconds, queues)
+        row = conn.execute(candidate, {**params, "excluded": sorted(excluded)}).first()
+        if row is None:
+            return None
+        limit = limits.get(row.queue)
+        # Settling an abandoned job takes no slot, so it does not wait for one.
+        settles = _settles(row.status, row.cancel_requested, row.attempts, row.max_attempts)
+        if limit is not None and not settles and _queue_full(conn, row.queue, limit, row.id):
+            excluded.add(row.queue)
+            continue
+        job = _lease(conn, _lease_statement(by_id=True), {**params, "job_id": row.id})
+        if job is not None and job.status == RUNNING:
+            return job
 
 
-def _queue_full(s: Session, limit: JobQueue, job_id: str, t: datetime) -> bool:
-    s.execute(select(JobQueue.name).where(JobQueue.name == limit.name).with_for_update())
-    running = s.scalar(
+# The claim statements are built once, with bound parameters, so that each
+# claim costs SQLAlchemy a compiled-cache lookup rather than a statement build.
+_T = bindparam("t", type_=UTCDateTime())
+_KINDS: BindParameter[list[str]] = bindparam("kinds", expanding=True)
+_QUEUES: BindParameter[list[str]] = bindparam("queues", expanding=True)
+
+
+def _claim_params(
+    owner: str, kinds: Sequence[str], lease_seconds: float, queues: Sequence[str] | None
+) -> dict[str, Any]:
+    t = now()
+    return {
+        "t": t,
+        "expires": t + timedelta(seconds=lease_seconds),
+        "owner": owner,
+        "kinds": list(kinds),
+        "queues": list(queues or ()),
+    }
+
+
+def _runnable(job: Any, *, with_queues: bool) -> list[ColumnElement[bool]]:
+    """Conditions on ``job`` (``Job`` or a table alias's columns) for a job claimable at ``t``."""
+    conditions = [
+        job.kind.in_(_KINDS),
+        or_(
+            and_(job.status == QUEUED, job.run_after <= _T),
+            and_(job.status == RUNNING, job.lease_expires_at < _T),
+        ),
+    ]
+    if with_queues:
+        conditions.append(job.queue.in_(_QUEUES))
+    return conditions
+
+
+@cache
+def _candidate_statement(*, with_queues: bool) -> Select[str, str, str, bool, int, int]:
+    """The oldest runnable job outside the ``excluded`` queues, locked (limited queues' path)."""
+    return (
+        select(Job.id, Job.queue, Job.status, Job.cancel_requested, Job.attempts, Job.max_attempts)
+        .where(
+            *_runnable(Job, with_queues=with_queues),
+            Job.queue.not_in(bindparam("excluded", expanding=True)),
+        )
+        .order_by(Job.run_after, Job.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _settles(status: str, cancel_requested: bool, attempts: int, max_attempts: int) -> bool:
+    """Python twin of ``_SETTLES`` for a candidate row already read."""
+    return status == RUNNING and (cancel_requested or attempts >= max_attempts)
+
+
+# A job whose worker died is taken over, except when it must not run again:
+# it was cancelled, or that was its last attempt. The claim statement then
+# settles it instead (cancelled or dead) and the caller looks further.
+_SETTLES = and_(
+    Job.status == RUNNING,
+    or_(Job.cancel_requested.is_(True), Job.attempts >= Job.max_attempts),
+)
+
+
+def _unless_settled(leased: Any, settled: Any) -> Any:
+    return case((_SETTLES, settled), else_=leased)
+
+
+_LEASE_VALUES = {
+    "status": _unless_settled(
+        RUNNING, case((Job.cancel_requested.is_(True), CANCELLED), else_=DEAD)
+    ),
+    "attempts": _unless_settled(Job.attempts + 1, Job.attempts),
+    "lease_owner": _unless_settled(bindparam("owner", type_=String()), None),
+    "lease_expires_at": _unless_settled(bindparam("expires", type_=UTCDateTime()), None),
+    "heartbeat_at": _unless_settled(_T, Job.heartbeat_at),
+    "started_at": func.coalesce(Job.started_at, _T),
+    "finished_at": _unless_settled(Job.finished_at, _T),
+    "last_error": case(
+        (and_(_SETTLES, Job.cancel_requested.is_(False)), LOST_ON_LAST_ATTEMPT),
+        else_=Job.last_error,
+    ),
+}
+
+
+@cache
+def _lease_statement(*, by_id: bool, with_queues: bool = False) -> Update:
+    """Lease (or settle) one job: the ``job_id`` given, or the oldest runnable one.
+
+    Picking the oldest skips queues that have a ``job_queues`` row: their
+    jobs are only claimed on the limited path, under the queue's lock.
+    """
+    if by_id:
+        which = Job.id == bindparam("job_id")
+    else:
+        candidate = Job.__table__.alias("candidate").c
+        pick = (
+            select(candidate.id)
+            .where(
+                *_runnable(candidate, with_queues=with_queues),
+                ~exists().where(JobQueue.name == candidate.queue),
+            )
+            .order_by(candidate.run_after, candidate.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        which = Job.id == pick
+    return update(_JOBS).where(which).values(_LEASE_VALUES).returning(*_CLAIMED)
+
+
+def _lease(conn: Connection, statement: Update, params: dict[str, Any]) -> ClaimedJob | None:
+    """Run a lease statement; None when it matched no job."""
+    row = conn.execute(statement, params).first()
+    return None if row is None else ClaimedJob(**row._asdict())
+
+
+def _queue_full(conn: Connection, name: str, concurrency: int, job_id: str) -> bool:
+    conn.execute(select(JobQueue.name).where(JobQueue.name == name).with_for_update())
+    running = conn.execute(
         select(func.count())
         .select_from(Job)
         .where(
-            Job.queue == limit.name,
+            Job.queue == name,
             Job.status == RUNNING,
-            Job.lease_expires_at >= t,
+            Job.lease_expires_at >= now(),
             Job.id != job_id,
         )
-    )
-    return (running or 0) >= limit.concurrency
+    ).scalar()
+    return (running or 0) >= concurrency
 
 
-def _finish(job: Job, status: str, t: datetime) -> None:
-    job.status = status
-    job.finished_at = t
-    job.lease_owner = None
-    job.lease_expires_at = None
-
-
-def _owned(job_id: str, owner: str) -> Any:
+def _owned(job_id: str, owner: str) -> ColumnElement[bool]:
     return and_(Job.id == job_id, Job.lease_owner == owner, Job.status == RUNNING)
 
 
-def heartbeat(db: Database, job_id: str, owner: str, lease_seconds: float) -> bool | None:
+def _finished(status: str, t: datetime) -> dict[str, Any]:
+    return {"status": status, "finished_at": t, "lease_owner": None, "lease_expires_at": None}
+
+
+def heartbeat(target: Target, job_id: str, owner: str, lease_seconds: float) -> bool | None:
     """Extend the lease. Returns whether cancellation was requested, None when the lease is lost."""
     t = now()
-    with db.transaction() as s:
-        return s.scalar(
-            update(Job)
+    with _transaction(target) as conn:
+        return conn.execute(
+            update(_JOBS)
             .where(_owned(job_id, owner))
             .values(lease_expires_at=t + timedelta(seconds=lease_seconds), heartbeat_at=t)
             .returning(Job.cancel_requested)
-        )
+        ).scalar()
 
 
 def report_progress(
-    db: Database, job_id: str, owner: str, done: int, total: int | None, message: str | None
+    target: Target, job_id: str, owner: str, done: int, total: int | None, message: str | None
 ) -> bool | None:
     """Store progress. Returns whether cancellation was requested, None when the lease is lost."""
-    with db.transaction() as s:
-        return s.scalar(
-            update(Job)
+    with _transaction(target) as conn:
+        return conn.execute(
+            update(_JOBS)
             .where(_owned(job_id, owner))
             .values(
                 progress_done=done,
@@ -216,17 +419,17 @@ def report_progress(
                 progress_message=message[:500] if message else message,
             )
             .returning(Job.cancel_requested)
-        )
+        ).scalar()
 
 
 def save_checkpoint(
-    db: Database, job_id: str, owner: str, checkpoint: dict[str, Any], lease_seconds: float
+    target: Target, job_id: str, owner: str, checkpoint: dict[str, Any], lease_seconds: float
 ) -> bool | None:
     """Commit resume state and extend the lease; same return as ``heartbeat``."""
     t = now()
-    with db.transaction() as s:
-        return s.scalar(
-            update(Job)
+    with _transaction(target) as conn:
+        return conn.execute(
+            update(_JOBS)
             .where(_owned(job_id, owner))
             .values(
                 checkpoint=checkpoint,
@@ -234,28 +437,36 @@ def save_checkpoint(
                 heartbeat_at=t,
             )
             .returning(Job.cancel_requested)
-        )
+        ).scalar()
 
 
-def succeed(db: Database, job_id: str, owner: str, result: dict[str, Any] | None) -> str | None:
+def succeed(target: Target, job_id: str, owner: str, result: dict[str, Any] | None) -> str | None:
     """Finish a job whose handler returned; cancelled instead when a cancel was requested.
 
     Returns the final status, None when the lease was lost meanwhile.
     """
-    t = now()
-    with db.transaction() as s:
-        return s.scalar(
-            update(Job)
-            .where(_owned(job_id, owner))
-            .values(
-                status=case((Job.cancel_requested.is_(True), CANCELLED), else_=SUCCEEDED),
-                result=result,
-                finished_at=t,
-                lease_owner=None,
-                lease_expires_at=None,
-            )
-            .returning(Job.status)
-        )
+    params = {"job_id": job_id, "owner": owner, "result": result, "t": now()}
+    with _transaction(target) as conn:
+        return conn.execute(_SUCCEED, params).scalar()
+
+
+# Built once like the claim statements: every job runs it.
+_SUCCEED = (
+    update(_JOBS)
+    .where(
+        Job.id == bindparam("job_id"),
+        Job.lease_owner == bindparam("owner"),
+        Job.status == RUNNING,
+    )
+    .values(
+        status=case((Job.cancel_requested.is_(True), CANCELLED), else_=SUCCEEDED),
+        result=bindparam("result", type_=Job.result.type),
+        finished_at=_T,
+        lease_owner=None,
+        lease_expires_at=None,
+    )
+    .returning(Job.status)
+)
 
 
 @dataclass(frozen=True)
@@ -266,37 +477,50 @@ class Failure:
 
 
 def fail(
-    db: Database, job_id: str, owner: str, failure: Failure, backoff_seconds: float
+    target: Target, job_id: str, owner: str, failure: Failure, backoff_seconds: float
 ) -> str | None:
     """Record a failed attempt: retry later with backoff, or ``dead`` after the last attempt.
 
     Returns the new status, None when the lease was lost meanwhile.
     """
     t = now()
-    with db.transaction(immediate=True) as s:
-        job = s.scalars(select(Job).where(_owned(job_id, owner)).with_for_update()).first()
+    with _transaction(target) as conn:
+        job = conn.execute(
+            select(Job.attempts, Job.max_attempts, Job.cancel_requested)
+            .where(_owned(job_id, owner))
+            .with_for_update()
+        ).first()
         if job is None:
             return None
-        job.last_error = failure.error[-ERROR_MAX_CHARS:]
+        changes: dict[str, Any]
         if job.cancel_requested:
-            _finish(job, CANCELLED, t)
+            changes = _finished(CANCELLED, t)
         elif failure.permanent:
-            _finish(job, FAILED, t)
+            changes = _finished(FAILED, t)
         elif job.attempts >= job.max_attempts:
-            _finish(job, DEAD, t)
+            changes = _finished(DEAD, t)
         else:
-            job.status = QUEUED
-            job.lease_owner = None
-            job.lease_expires_at = None
-            job.run_after = t + timedelta(seconds=backoff_delay(backoff_seconds, job.attempts))
-        return job.status
+            retry_at = t + timedelta(seconds=backoff_delay(backoff_seconds, job.attempts))
+            changes = {
+                "status": QUEUED,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "run_after": retry_at,
+            }
+        conn.execute(
+            update(_JOBS)
+            .where(Job.id == job_id)
+            .values(last_error=failure.error[-ERROR_MAX_CHARS:], **changes)
+        )
+        status: str = changes["status"]
+        return status
 
 
-def release(db: Database, job_id: str, owner: str) -> bool:
+def release(target: Target, job_id: str, owner: str) -> bool:
     """Give a job back without counting the attempt (the worker is shutting down)."""
-    with db.transaction() as s:
-        result = s.execute(
-            update(Job)
+    with _transaction(target) as conn:
+        result = conn.execute(
+            update(_JOBS)
             .where(_owned(job_id, owner))
             .values(
                 status=QUEUED,
@@ -306,7 +530,7 @@ def release(db: Database, job_id: str, owner: str) -> bool:
                 lease_expires_at=None,
             )
         )
-        return bool(getattr(result, "rowcount", 0))
+        return bool(result.rowcount)
 
 
 # Cancel and requeue write before they read: on SQLite a transaction that

@@ -1,9 +1,13 @@
 """Workers: claim jobs, run their handlers, keep their leases alive, record the outcome.
 
-A ``Worker`` runs ``concurrency`` loops in threads of one process. A job's
-lease is extended by a heartbeat thread while its handler runs; if the whole
-process dies (SIGKILL, power loss) the lease expires and any other worker
-resumes the job from its last saved checkpoint.
+A ``Worker`` runs ``concurrency`` loops in threads of one process. One lease
+keeper thread per worker extends the leases of its jobs while their handlers
+run; if the whole process dies (SIGKILL, power loss) the leases expire and
+any other worker resumes the jobs from their last saved checkpoints.
+
+The loops are built for throughput: each keeps its own store connection,
+claims the next job in the same commit that records the previous job's
+outcome, and only sleeps when a claim found nothing.
 """
 
 from __future__ import annotations
@@ -15,16 +19,27 @@ import threading
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
+
+from sqlalchemy import Connection
 
 from govdata.config import Settings
 from govdata.core.db import Database
 from govdata.core.ids import new_id
 from govdata.core.jobs import queue, schedules
-from govdata.core.jobs.models import Job
+from govdata.core.jobs.models import SUCCEEDED
+from govdata.core.jobs.queue import ClaimedJob
 from govdata.core.jobs.registry import handler_for, load_handlers
 
 log = logging.getLogger(__name__)
+
+# Cron fires at minute granularity: a second's delay is invisible, while a
+# very short poll interval must not turn into a schedule query per job.
+SCHEDULE_CHECK_MIN_SECONDS = 1.0
+# How long a worker trusts what it read about queue limits (see ``queue.claim``).
+QUEUE_LIMITS_TTL_SECONDS = 1.0
 
 
 class LeaseLost(Exception):
@@ -46,7 +61,7 @@ class JobRun:
     """What a handler sees of its job: inputs, resume state, and ways to report back."""
 
     def __init__(
-        self, db: Database, settings: Settings, job: Job, owner: str, stopping: threading.Event
+        self, db: Database, settings: Settings, job: ClaimedJob, stopping: threading.Event
     ) -> None:
         self.id = job.id
         self.kind = job.kind
@@ -55,12 +70,13 @@ class JobRun:
         self.checkpoint: dict[str, Any] | None = job.checkpoint
         self.attempt = job.attempts
         self.max_attempts = job.max_attempts
-        self.owner = owner
+        self.owner = job.lease_owner or ""
         self._db = db
         self._lease_seconds = settings.job_lease_seconds
         self._stopping = stopping
         self._cancel_requested = bool(job.cancel_requested)
         self._lost = False
+        self.lease_renewed_at = time.monotonic()
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
         """Show how far the job is (done of total, and a short message) in the API and portal."""
@@ -71,9 +87,11 @@ class JobRun:
 
         Raises ``WorkerStopping`` (after saving) when this worker is shutting down.
         """
+        renewed_at = time.monotonic()
         self._observe(
             queue.save_checkpoint(self._db, self.id, self.owner, checkpoint, self._lease_seconds)
         )
+        self.lease_renewed_at = renewed_at
         self.checkpoint = checkpoint
         if self._stopping.is_set():
             raise WorkerStopping()
@@ -93,13 +111,120 @@ class JobRun:
         self._cancel_requested = cancel_requested
 
     def extend_lease(self) -> bool:
-        """Called by the worker's heartbeat thread; False once the lease is lost."""
+        """Called by the worker's lease keeper; False once the lease is lost."""
+        renewed_at = time.monotonic()
         state = queue.heartbeat(self._db, self.id, self.owner, self._lease_seconds)
         if state is None:
             self._lost = True
             return False
+        self.lease_renewed_at = renewed_at
         self._cancel_requested = state
         return True
+
+
+class _LeaseKeeper:
+    """Extends the leases of a worker's running jobs from one thread.
+
+    It wakes every sixth of a lease and renews each lease last renewed a
+    quarter lease ago or more, so a lease is renewed at most about half a
+    lease after the previous renewal, and a job shorter than a quarter lease
+    costs no heartbeat write at all. The thread ends when no job is running
+    and starts again with the next one, so an idle worker holds none.
+    """
+
+    def __init__(self, lease_seconds: float) -> None:
+        self._interval = lease_seconds / 6
+        self._renew_after = lease_seconds / 4
+        self._lock = threading.Lock()
+        self._runs: dict[int, JobRun] = {}
+        self._thread: threading.Thread | None = None
+
+    def track(self, run: JobRun) -> None:
+        with self._lock:
+            self._runs[threading.get_ident()] = run
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._keep, name="govdata-lease-keeper", daemon=True
+                )
+                self._thread.start()
+
+    def untrack(self) -> None:
+        with self._lock:
+            self._runs.pop(threading.get_ident(), None)
+
+    def running(self) -> list[JobRun]:
+        with self._lock:
+            return list(self._runs.values())
+
+    def _tracked(self, run: JobRun) -> bool:
+        with self._lock:
+            return run in self._runs.values()
+
+    def _keep(self) -> None:
+        while True:
+            time.sleep(self._interval)
+            with self._lock:
+                if not self._runs:
+                    self._thread = None
+                    return
+                horizon = time.monotonic() - self._renew_after
+                due = [r for r in self._runs.values() if r.lease_renewed_at <= horizon]
+            for run in due:
+                self._renew(run)
+
+    def _renew(self, run: JobRun) -> None:
+        try:
+            # A job that ended meanwhile no longer matches: not a lost lease.
+            if not run.extend_lease() and self._tracked(run):
+                log.warning("job %s: lease lost", run.id)
+        except Exception:
+            log.exception("job %s: heartbeat failed; retrying", run.id)
+
+
+class _Lane:
+    """A worker loop's own store connection, kept across jobs.
+
+    Claiming and finishing on it skip the pool checkout (and its liveness
+    ping). Any error drops it; the next use connects afresh through the pool.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._engine = queue.writer_engine(db)
+        self._conn: Connection | None = None
+
+    def connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        return self._conn
+
+    def reset(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                log.debug("closing a failed worker connection", exc_info=True)
+
+    def __enter__(self) -> _Lane:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.reset()
+
+
+@dataclass(frozen=True)
+class _Ending:
+    """How a handler ended: returned ``result``, failed, handed back, or lost its lease."""
+
+    result: dict[str, Any] | None = None
+    failure: queue.Failure | None = None
+    hand_back: bool = False
+    lost: bool = False
 
 
 class Worker:
@@ -123,9 +248,10 @@ class Worker:
         self.stopping = threading.Event()
         self.executed = 0
         self._threads: list[threading.Thread] = []
-        self._current: dict[int, JobRun] = {}
+        self._keeper = _LeaseKeeper(settings.job_lease_seconds)
         self._lock = threading.Lock()
         self._next_schedule_check = 0.0
+        self._limits: tuple[float, bool] | None = None
 
     def start(self, *, drain: bool = False) -> None:
         """Start the loops in threads; with ``drain`` each ends when nothing is runnable."""
@@ -152,9 +278,7 @@ class Worker:
         self.stopping.set()
         if self.wait(grace):
             return
-        with self._lock:
-            running = list(self._current.values())
-        for run in running:
+        for run in self._keeper.running():
             if queue.release(self.db, run.id, run.owner):
                 log.warning("job %s handed back on shutdown", run.id)
 
@@ -162,106 +286,139 @@ class Worker:
         """Process jobs in this thread until none is runnable; returns how many ran."""
         before = self.executed
         self._schedule_step(force=True)
-        while not self.stopping.is_set() and self.run_one():
-            pass
+        with _Lane(self.db) as lane:
+            self._work(lane, self._claim(lane.connection()))
         return self.executed - before
 
     def run_one(self) -> bool:
         """Claim and run one job; False when none was runnable."""
-        owner = f"{self.name}/{new_id()[-12:]}"
-        job = queue.claim(
-            self.db,
-            owner,
-            self.kinds,
-            lease_seconds=self.settings.job_lease_seconds,
-            queues=self.queues,
-        )
-        if job is None:
-            return False
-        self._execute(JobRun(self.db, self.settings, job, owner, self.stopping))
+        with _Lane(self.db) as lane:
+            job = self._claim(lane.connection())
+            if job is None:
+                return False
+            self._execute(job, lane, claim_next=False)
         return True
 
     def _loop(self, index: int, drain: bool) -> None:
-        while not self.stopping.is_set():
-            try:
-                if index == 0:
-                    self._schedule_step(force=drain)
-                ran = self.run_one()
-            except Exception:
-                log.exception("worker loop error; retrying after the poll interval")
-                ran = False
-            if not ran:
+        with _Lane(self.db) as lane:
+            while not self.stopping.is_set():
+                try:
+                    if index == 0:
+                        self._schedule_step(force=drain)
+                    self._work(lane, self._claim(lane.connection()))
+                except Exception:
+                    log.exception("worker loop error; retrying after the poll interval")
+                    lane.reset()
                 if drain:
                     return
                 self.stopping.wait(self.settings.job_poll_seconds)
 
+    def _work(self, lane: _Lane, job: ClaimedJob | None) -> None:
+        """Run ``job`` and the jobs claimed after it until none is runnable or the worker stops."""
+        while job is not None:
+            if self.stopping.is_set():
+                # Claimed together with the previous outcome, but never started.
+                queue.release(lane.connection(), job.id, job.lease_owner or "")
+                return
+            job = self._execute(job, lane, claim_next=True)
+
+    def _claim(self, conn: Connection) -> ClaimedJob | None:
+        return queue.claim(
+            conn,
+            f"{self.name}/{new_id()[-12:]}",
+            self.kinds,
+            lease_seconds=self.settings.job_lease_seconds,
+            queues=self.queues,
+            queue_limits=self._queue_limits(conn),
+        )
+
+    def _queue_limits(self, conn: Connection) -> bool:
+        t = time.monotonic()
+        cached = self._limits
+        if cached is None or t - cached[0] > QUEUE_LIMITS_TTL_SECONDS:
+            cached = (t, queue.has_queue_limits(conn))
+            self._limits = cached
+        return cached[1]
+
     def _schedule_step(self, *, force: bool = False) -> None:
-        # Checked once per poll interval, not before every claim, so a busy
-        # worker does not pay for it on each job.
+        # Checked every few polls, not before every claim, so a busy worker
+        # does not pay for it on each job.
         t = time.monotonic()
         if not force and t < self._next_schedule_check:
             return
-        self._next_schedule_check = t + self.settings.job_poll_seconds
+        every = max(self.settings.job_poll_seconds, SCHEDULE_CHECK_MIN_SECONDS)
+        self._next_schedule_check = t + every
         schedules.run_due(self.db, self.settings)
 
-    def _execute(self, run: JobRun) -> None:
-        ident = threading.get_ident()
-        with self._lock:
-            self._current[ident] = run
-        done = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(run, done), daemon=True)
-        beat.start()
-        outcome: str | None
+    def _execute(self, job: ClaimedJob, lane: _Lane, *, claim_next: bool) -> ClaimedJob | None:
+        """Run a claimed job and record how it ended; returns the job claimed after it, if any."""
+        run = JobRun(self.db, self.settings, job, self.stopping)
+        self._keeper.track(run)
         try:
-            outcome = self._invoke(run, done, beat)
+            ending = self._invoke(run)
         finally:
-            with self._lock:
-                self._current.pop(ident, None)
+            self._keeper.untrack()
+        outcome, after = self._record(run, ending, lane, claim_next=claim_next)
         with self._lock:
             self.executed += 1
-        log.info("job %s (%s) attempt %d: %s", run.id, run.kind, run.attempt, outcome or "lost")
+        # Successes are on record in the store; a log line each would cost a
+        # busy worker more CPU than the job. Anything else is worth a line.
+        level = logging.DEBUG if outcome == SUCCEEDED else logging.INFO
+        log.log(
+            level, "job %s (%s) attempt %d: %s", run.id, run.kind, run.attempt, outcome or "lost"
+        )
+        return after
 
-    def _invoke(self, run: JobRun, done: threading.Event, beat: threading.Thread) -> str | None:
+    @staticmethod
+    def _invoke(run: JobRun) -> _Ending:
         handler = handler_for(run.kind)
-        failure: queue.Failure | None = None
-        result: dict[str, Any] | None = None
         try:
             if handler is None:
                 raise JobFailed(f"no handler for job kind {run.kind!r}")
-            result = handler(run)
+            return _Ending(result=handler(run))
         except WorkerStopping:
-            self._end_heartbeat(done, beat)
-            return "released" if queue.release(self.db, run.id, run.owner) else None
+            return _Ending(hand_back=True)
         except LeaseLost:
-            self._end_heartbeat(done, beat)
-            return None
+            return _Ending(lost=True)
         except JobFailed as exc:
-            failure = queue.Failure(str(exc) or type(exc).__name__, permanent=True)
+            return _Ending(failure=queue.Failure(str(exc) or type(exc).__name__, permanent=True))
+        except Exception:
+            return _Ending(failure=queue.Failure(traceback.format_exc()))
+
+    def _record(
+        self, run: JobRun, ending: _Ending, lane: _Lane, *, claim_next: bool
+    ) -> tuple[str | None, ClaimedJob | None]:
+        """Store the outcome; with ``claim_next``, claim the next job in the same commit."""
+        conn = lane.connection()
+        try:
+            with conn.begin():
+                outcome = self._store_outcome(conn, run, ending)
+                after = None
+                if claim_next and not self.stopping.is_set():
+                    after = self._claim(conn)
+            return outcome, after
+        except Exception:
+            lane.reset()
+            if ending.failure is not None or ending.hand_back or ending.lost:
+                raise
+        # Retried alone: the combined commit may have failed on the claim. A
+        # result that cannot be stored (not JSON, too large) is the job's failure.
+        try:
+            outcome = queue.succeed(self.db, run.id, run.owner, ending.result)
         except Exception:
             failure = queue.Failure(traceback.format_exc())
-        self._end_heartbeat(done, beat)
-        backoff = self.settings.job_backoff_seconds
-        if failure is not None:
-            return queue.fail(self.db, run.id, run.owner, failure, backoff)
-        try:
-            return queue.succeed(self.db, run.id, run.owner, result)
-        except Exception:
-            # The result could not be stored (not JSON, too large): that is the job's failure.
-            return queue.fail(
-                self.db, run.id, run.owner, queue.Failure(traceback.format_exc()), backoff
-            )
+            backoff = self.settings.job_backoff_seconds
+            outcome = queue.fail(self.db, run.id, run.owner, failure, backoff)
+        if claim_next and not self.stopping.is_set():
+            return outcome, self._claim(lane.connection())
+        return outcome, None
 
-    @staticmethod
-    def _end_heartbeat(done: threading.Event, beat: threading.Thread) -> None:
-        done.set()
-        beat.join()
-
-    def _heartbeat(self, run: JobRun, done: threading.Event) -> None:
-        interval = self.settings.job_lease_seconds / 3
-        while not done.wait(interval):
-            try:
-                if not run.extend_lease():
-                    log.warning("job %s: lease lost", run.id)
-                    return
-            except Exception:
-                log.exception("job %s: heartbeat failed; retrying", run.id)
+    def _store_outcome(self, conn: Connection, run: JobRun, ending: _Ending) -> str | None:
+        if ending.lost:
+            return None
+        if ending.hand_back:
+            return "released" if queue.release(conn, run.id, run.owner) else None
+        if ending.failure is not None:
+            backoff = self.settings.job_backoff_seconds
+            return queue.fail(conn, run.id, run.owner, ending.failure, backoff)
+        return queue.succeed(conn, run.id, run.owner, ending.result)
