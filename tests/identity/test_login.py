@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import jwt
@@ -14,7 +15,14 @@ from govdata.config import Settings
 from govdata.core.clock import as_utc, now
 from govdata.core.errors import Conflict, GovDataError, NotAuthenticated, PermissionDenied
 from govdata.identity import actions, auth
-from govdata.identity.schemas import PasswordChange, RoleAssignmentIn, TotpConfirm
+from govdata.identity.models import User
+from govdata.identity.schemas import (
+    LocaleUpdate,
+    PasswordChange,
+    PasswordReset,
+    RoleAssignmentIn,
+    TotpConfirm,
+)
 from govdata.security.context import Caller
 from govdata.security.permissions import Role
 from tests.identity.conftest import PASSWORD, Org, audit_rows, build_org
@@ -223,17 +231,18 @@ def test_logout_ends_the_session(org: Org) -> None:
 def test_bearer_token_errors(org: Org) -> None:
     key = org.settings.resolved_secret_key()
     past = int(time.time()) - 3600
-    expired = jwt.encode(
-        {"sub": org.users["xn_clerk"], "typ": "access", "iat": past, "exp": past + 60}, key
-    )
-    forged = jwt.encode(
-        {"sub": org.users["xn_clerk"], "typ": "access", "iat": time.time(), "exp": past + 9999},
-        "another-key-" + "y" * 32,
-    )
+    live = {"sub": org.users["xn_clerk"], "typ": "access", "ep": 0, "iat": past, "exp": past + 9999}
+    assert auth.actor_from_bearer(org.db, org.settings, jwt.encode(live, key)).name == "xn_clerk"
+    expired = jwt.encode({**live, "exp": past + 60}, key)
+    forged = jwt.encode(live, "another-key-" + "y" * 32)
+    no_epoch = jwt.encode({k: v for k, v in live.items() if k != "ep"}, key)
     for token, code in [
         (expired, "token_expired"),
         (forged, "invalid_token"),
+        (no_epoch, "invalid_token"),
         ("junk", "invalid_token"),
+        # Only the user's current epoch is good, not a later one either.
+        (jwt.encode({**live, "ep": 1}, key), "token_revoked"),
     ]:
         with pytest.raises(NotAuthenticated) as exc:
             auth.actor_from_bearer(org.db, org.settings, token)
@@ -251,6 +260,74 @@ def test_password_change_kills_old_tokens(org: Org) -> None:
         auth.actor_from_bearer(org.db, org.settings, token)
     fresh, _ = auth.issue_access_token(org.settings, login(org, "xn_clerk", "An0ther!pass"))
     assert auth.actor_from_bearer(org.db, org.settings, fresh).name == "xn_clerk"
+
+
+def _change_password(org: Org, user_id: str) -> None:
+    with org.as_("xn_clerk").act() as ctx:
+        actions.change_own_password(
+            ctx, PasswordChange(current_password=PASSWORD, new_password="An0ther!pass")
+        )
+
+
+def _reset_password(org: Org, user_id: str) -> None:
+    with org.as_("xn_admin").act() as ctx:
+        actions.reset_password(ctx, user_id, PasswordReset(new_password="N3w!passwd"))
+
+
+def _reset_totp(org: Org, user_id: str) -> None:
+    with org.as_("xn_admin").act() as ctx:
+        actions.reset_totp(ctx, user_id)
+
+
+def _logout_everywhere(org: Org, user_id: str) -> None:
+    with org.as_("xn_clerk").act() as ctx:
+        actions.logout_everywhere(ctx)
+
+
+def _disable_and_enable(org: Org, user_id: str) -> None:
+    # Enabling the account again must not bring its old tokens back.
+    with org.as_("xn_admin").act() as ctx:
+        actions.disable_user(ctx, user_id)
+    with org.as_("xn_admin").act() as ctx:
+        actions.enable_user(ctx, user_id)
+
+
+@pytest.mark.parametrize(
+    "revoke",
+    [_change_password, _reset_password, _reset_totp, _logout_everywhere, _disable_and_enable],
+)
+def test_each_revocation_moves_the_epoch_once(org: Org, revoke: Callable[[Org, str], None]) -> None:
+    user_id = org.users["xn_clerk"]
+    token, _ = auth.issue_access_token(org.settings, login(org, "xn_clerk"))
+    cookie, _ = auth.start_session(org.db, org.settings, user_id, None, None)
+    epoch = user_row(org, "xn_clerk")["token_epoch"]
+    revoke(org, user_id)
+    assert user_row(org, "xn_clerk")["token_epoch"] == epoch + 1
+    with pytest.raises(NotAuthenticated, match="token_revoked"):
+        auth.actor_from_bearer(org.db, org.settings, token)
+    assert auth.actor_from_session(org.db, org.settings, cookie) is None
+
+
+def test_other_changes_leave_tokens_alive(org: Org) -> None:
+    user_id = org.users["xn_clerk"]
+    token, _ = auth.issue_access_token(org.settings, login(org, "xn_clerk"))
+    cookie, _ = auth.start_session(org.db, org.settings, user_id, None, None)
+    with org.as_("xn_admin").act() as ctx:
+        actions.unlock_user(ctx, user_id)
+    with org.as_("xn_clerk").act() as ctx:
+        actions.set_own_locale(ctx, LocaleUpdate(locale="en"))
+    assert user_row(org, "xn_clerk")["token_epoch"] == 0
+    assert auth.actor_from_bearer(org.db, org.settings, token).id == user_id
+    assert auth.actor_from_session(org.db, org.settings, cookie) is not None
+
+
+def test_token_from_a_login_before_a_revocation_is_dead(org: Org) -> None:
+    # The token is minted after the revocation, but from a login checked before it.
+    result = login(org, "xn_clerk")
+    _logout_everywhere(org, result.user_id)
+    token, _ = auth.issue_access_token(org.settings, result)
+    with pytest.raises(NotAuthenticated, match="token_revoked"):
+        auth.actor_from_bearer(org.db, org.settings, token)
 
 
 def test_logout_everywhere(org: Org) -> None:
@@ -277,3 +354,25 @@ def test_roles_reach_the_actor(db, settings: Settings) -> None:  # type: ignore[
         (Role.DEPT_OFFICER, None, org.dept["xn_stats"]),
         (Role.REGION_OPERATOR, "630000/632800", None),
     }
+
+
+def test_revocation_right_after_issue_always_wins(org: Org) -> None:
+    # A token issued in the same millisecond as a revocation is the case a clock
+    # comparison gets wrong; looping without pauses makes it come up.
+    user_id = org.users["xn_clerk"]
+    revoker = org.as_("xn_clerk")
+    for _ in range(200):
+        with revoker.act() as ctx:
+            # Issued from the row the revocation is about to change: as a login on another
+            # connection would be just before the revocation commits.
+            user = ctx.session.get(User, user_id)
+            assert user is not None
+            old, _ = auth.issue_access_token(org.settings, user)
+            actions.logout_everywhere(ctx)
+        with pytest.raises(NotAuthenticated, match="token_revoked"):
+            auth.actor_from_bearer(org.db, org.settings, old)
+        with org.db.sessions() as s:
+            user = s.get(User, user_id)
+            assert user is not None
+            fresh, _ = auth.issue_access_token(org.settings, user)
+        assert auth.actor_from_bearer(org.db, org.settings, fresh).id == user_id

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -37,7 +36,7 @@ from govdata.identity.actions import (
     start_totp_enrolment,
 )
 from govdata.identity.models import AppCredential, User, WebSession
-from govdata.identity.schemas import LoginResult, TokenOut, TokenRequest, TotpEnrolment, UserOut
+from govdata.identity.schemas import LoginResult, TokenOut, TokenRequest, TotpEnrolment
 from govdata.security.audit import FAILURE, SUCCESS, write_audit
 from govdata.security.context_types import Actor
 from govdata.security.permissions import PRIVILEGED_ROLES, Role, RoleGrant
@@ -181,6 +180,7 @@ def _login_result(settings: Settings, user: User, *, enrol: bool) -> LoginResult
         locale=user.locale,  # type: ignore[arg-type]
         mfa_enrollment_required=enrol,
         enrolment_token=_enrolment_token(settings, user) if enrol else None,
+        token_epoch=user.token_epoch,
     )
 
 
@@ -290,7 +290,7 @@ def _otp_state(user: User) -> str:
     ended sessions or a used code all change it, and so end the OTP-step token."""
     parts = (
         user.id,
-        as_utc(user.tokens_valid_after).isoformat(),
+        str(user.token_epoch),
         str(user.failed_logins),
         as_utc(user.locked_until).isoformat() if user.locked_until else "",
         str(user.totp_last_step),
@@ -438,22 +438,22 @@ def login_for_token(
 # Bearer tokens ---------------------------------------------------------------------------
 
 
-def _timestamp_ms_ceiling() -> float:
-    # Rounded up so a token issued just after tokens_valid_after is never judged older.
-    return math.ceil(now().timestamp() * 1000) / 1000
+def issue_access_token(settings: Settings, user: User | LoginResult) -> tuple[str, int]:
+    """A signed JWT (HS256) for ``user``; returns the token and its lifetime in seconds.
 
-
-def issue_access_token(settings: Settings, user: User | UserOut | LoginResult) -> tuple[str, int]:
-    """A signed JWT (HS256) for ``user``; returns the token and its lifetime in seconds."""
+    The token carries the user's revocation epoch (claim ``ep``) as read with ``user``:
+    a revocation committed after that read already kills it.
+    """
     user_id = user.user_id if isinstance(user, LoginResult) else user.id
     expires_in = settings.access_token_minutes * 60
-    issued = _timestamp_ms_ceiling()
+    issued = int(now().timestamp())
     claims = {
         "sub": user_id,
         "name": user.username,
         "typ": ACCESS,
+        "ep": user.token_epoch,
         "iat": issued,
-        "exp": int(issued) + expires_in,
+        "exp": issued + expires_in,
         "jti": secrets.token_urlsafe(12),
     }
     return jwt.encode(claims, settings.resolved_secret_key(), algorithm=ALGORITHM), expires_in
@@ -465,7 +465,7 @@ def _decode(settings: Settings, token: str, purpose: str) -> dict[str, Any]:
             token,
             settings.resolved_secret_key(),
             algorithms=[ALGORITHM],
-            options={"require": ["exp", "iat", "sub", "typ"]},
+            options={"require": ["exp", "iat", "sub", "typ", "ep"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise NotAuthenticated("令牌已过期", "Token expired", code="token_expired") from exc
@@ -482,7 +482,7 @@ def _live_user(s: Session, claims: dict[str, Any]) -> User:
         raise NotAuthenticated("令牌无效", "Invalid token", code="invalid_token")
     if not user.is_active:
         raise NotAuthenticated("账号已停用", "The account is disabled", code="account_disabled")
-    if float(claims["iat"]) < as_utc(user.tokens_valid_after).timestamp():
+    if claims["ep"] != user.token_epoch:
         raise NotAuthenticated("令牌已失效，请重新登录", "Token revoked", code="token_revoked")
     return user
 
@@ -548,6 +548,7 @@ def start_session(
                 last_seen_at=at,
                 client_addr=client_addr,
                 user_agent=(user_agent or "")[:255] or None,
+                token_epoch=user.token_epoch,
             )
         )
     return cookie_token, csrf_token
@@ -572,11 +573,7 @@ def actor_from_session(db: Database, settings: Settings, cookie_token: str) -> A
         if ws is None:
             return None
         user = s.get(User, ws.user_id)
-        if (
-            user is None
-            or not user.is_active
-            or as_utc(ws.created_at) < as_utc(user.tokens_valid_after)
-        ):
+        if user is None or not user.is_active or ws.token_epoch != user.token_epoch:
             return None
         at = now()
         if at - as_utc(ws.last_seen_at) >= TOUCH_INTERVAL:
@@ -611,12 +608,13 @@ def end_session(db: Database, cookie_token: str, client_addr: str | None = None)
 
 
 def _enrolment_token(settings: Settings, user: User) -> str:
-    issued = _timestamp_ms_ceiling()
+    issued = int(now().timestamp())
     claims = {
         "sub": user.id,
         "typ": MFA_ENROL,
+        "ep": user.token_epoch,
         "iat": issued,
-        "exp": int(issued) + ENROLMENT_MINUTES * 60,
+        "exp": issued + ENROLMENT_MINUTES * 60,
     }
     return jwt.encode(claims, settings.resolved_secret_key(), algorithm=ALGORITHM)
 

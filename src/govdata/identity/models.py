@@ -58,8 +58,10 @@ class User(IdMixin, TimestampMixin, Base):
     # The last accepted TOTP time step, so a code cannot be replayed.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     password_changed_at: Mapped[datetime | None] = mapped_column()
-    # Sessions and bearer tokens issued before this instant are dead.
-    tokens_valid_after: Mapped[datetime] = mapped_column(default=now)
+    # Every revocation adds one; a session or token carries the value it was issued under
+    # and dies when they differ. A counter, not a timestamp, so no clock tie can let an old
+    # token outlive the revocation.
+    token_epoch: Mapped[int] = mapped_column(Integer, default=0)
     last_login_at: Mapped[datetime | None] = mapped_column()
 
     department: Mapped[Department | None] = relationship(lazy="joined")
@@ -117,3 +119,5 @@ class WebSession(IdMixin, Base):
     client_addr: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(255))
     revoked_at: Mapped[datetime | None] = mapped_column()
+    # The user's token_epoch when the session started.
+    token_epoch: Mapped[int] = mapped_column(Integer)

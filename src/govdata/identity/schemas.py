@@ -339,6 +339,9 @@ class LoginResult(BaseModel):
     locale: Locale
     mfa_enrollment_required: bool = False
     enrolment_token: str | None = None
+    # The user's token_epoch the check passed under; a token issued from this result
+    # carries it, so a revocation committed since the login already kills that token.
+    token_epoch: int
 
 
 class RegionList(BaseModel):

@@ -191,10 +191,10 @@ def _require_manage_user(ctx: ActionContext, user: User) -> None:
 
 def _kill_sessions(s: Session, user: User) -> None:
     """Every session and bearer token of ``user`` issued so far stops working."""
-    at = now()
-    user.tokens_valid_after = at
+    # Incremented in SQL so two concurrent revocations cannot both write the same value.
+    user.token_epoch = User.token_epoch + 1
     s.execute(
         update(WebSession)
         .where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None))
-        .values(revoked_at=at)
+        .values(revoked_at=now())
     )

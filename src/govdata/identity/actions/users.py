@@ -152,7 +152,6 @@ def create_user(ctx: ActionContext, data: UserCreate) -> UserOut:
             f"Username '{data.username}' is taken",
             code="username_taken",
         )
-    at = now()
     user = User(
         username=data.username,
         display_name=data.display_name,
@@ -164,8 +163,7 @@ def create_user(ctx: ActionContext, data: UserCreate) -> UserOut:
         is_active=True,
         failed_logins=0,
         totp_enabled=False,
-        password_changed_at=at,
-        tokens_valid_after=at,
+        password_changed_at=now(),
         roles=[],
     )
     user.department = dept

@@ -88,7 +88,7 @@ def upgrade() -> None:
         sa.Column("totp_enabled", sa.Boolean(), nullable=False),
         sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
         sa.Column("password_changed_at", UTCDateTime(), nullable=True),
-        sa.Column("tokens_valid_after", UTCDateTime(), nullable=False),
+        sa.Column("token_epoch", sa.Integer(), nullable=False),
         sa.Column("last_login_at", UTCDateTime(), nullable=True),
         *_timestamps(),
         sa.ForeignKeyConstraint(
@@ -159,6 +159,7 @@ def upgrade() -> None:
         sa.Column("client_addr", sa.String(64), nullable=True),
         sa.Column("user_agent", sa.String(255), nullable=True),
         sa.Column("revoked_at", UTCDateTime(), nullable=True),
+        sa.Column("token_epoch", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_web_sessions_user_id_users"),
         sa.PrimaryKeyConstraint("id", name="pk_web_sessions"),
         sa.UniqueConstraint("token_hash", name="uq_web_sessions_token_hash"),
