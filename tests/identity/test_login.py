@@ -100,7 +100,7 @@ def test_lockout_runs_out(org: Org) -> None:
 
 def test_disabled_user_cannot_log_in_or_use_old_credentials(org: Org) -> None:
     token, _ = auth.issue_access_token(org.settings, login(org, "xn_clerk"))
-    cookie, _ = auth.start_session(org.db, org.settings, org.users["xn_clerk"], None, None)
+    cookie, _ = auth.start_session(org.db, org.settings, login(org, "xn_clerk"), None, None)
     assert auth.actor_from_bearer(org.db, org.settings, token).name == "xn_clerk"
     with org.as_("xn_admin").act() as ctx:
         actions.disable_user(ctx, org.users["xn_clerk"])
@@ -164,7 +164,7 @@ def test_privileged_roles_need_a_second_factor(org: Org) -> None:
     result = login(org, "operator")
     assert result.mfa_enrollment_required and result.enrolment_token
     with pytest.raises(NotAuthenticated):
-        auth.start_session(org.db, org.settings, result.user_id, None, None)
+        auth.start_session(org.db, org.settings, result, None, None)
     assert audit_rows(org.db, "auth.login")[-1]["details"] == {"reason": "mfa_enrollment_required"}
     # The enrolment token is no bearer token.
     with pytest.raises(NotAuthenticated, match="invalid_token"):
@@ -174,7 +174,7 @@ def test_privileged_roles_need_a_second_factor(org: Org) -> None:
         org.db, org.settings, result.enrolment_token, pyotp.TOTP(enrolment.secret).now()
     )
     assert not done.mfa_enrollment_required
-    cookie, _ = auth.start_session(org.db, org.settings, done.user_id, None, None)
+    cookie, _ = auth.start_session(org.db, org.settings, done, None, None)
     actor = auth.actor_from_session(org.db, org.settings, cookie)
     assert actor is not None and actor.has_role(Role.OPERATOR)
 
@@ -188,7 +188,7 @@ def test_demo_mode_waives_the_second_factor(org: Org) -> None:
 
 def test_session_lifecycle_and_idle_timeout(org: Org) -> None:
     cookie, csrf = auth.start_session(
-        org.db, org.settings, org.users["xn_clerk"], "10.0.0.1", "pytest"
+        org.db, org.settings, login(org, "xn_clerk"), "10.0.0.1", "pytest"
     )
     assert auth.session_csrf_token(org.db, cookie) == csrf
     actor = auth.actor_from_session(org.db, org.settings, cookie)
@@ -221,7 +221,7 @@ def _aware(value: datetime | str) -> datetime:
 
 
 def test_logout_ends_the_session(org: Org) -> None:
-    cookie, _ = auth.start_session(org.db, org.settings, org.users["xn_clerk"], None, None)
+    cookie, _ = auth.start_session(org.db, org.settings, login(org, "xn_clerk"), None, None)
     auth.end_session(org.db, cookie, "10.0.0.1")
     assert auth.actor_from_session(org.db, org.settings, cookie) is None
     assert auth.session_csrf_token(org.db, cookie) is None
@@ -298,8 +298,9 @@ def _disable_and_enable(org: Org, user_id: str) -> None:
 )
 def test_each_revocation_moves_the_epoch_once(org: Org, revoke: Callable[[Org, str], None]) -> None:
     user_id = org.users["xn_clerk"]
-    token, _ = auth.issue_access_token(org.settings, login(org, "xn_clerk"))
-    cookie, _ = auth.start_session(org.db, org.settings, user_id, None, None)
+    result = login(org, "xn_clerk")
+    token, _ = auth.issue_access_token(org.settings, result)
+    cookie, _ = auth.start_session(org.db, org.settings, result, None, None)
     epoch = user_row(org, "xn_clerk")["token_epoch"]
     revoke(org, user_id)
     assert user_row(org, "xn_clerk")["token_epoch"] == epoch + 1
@@ -310,8 +311,9 @@ def test_each_revocation_moves_the_epoch_once(org: Org, revoke: Callable[[Org, s
 
 def test_other_changes_leave_tokens_alive(org: Org) -> None:
     user_id = org.users["xn_clerk"]
-    token, _ = auth.issue_access_token(org.settings, login(org, "xn_clerk"))
-    cookie, _ = auth.start_session(org.db, org.settings, user_id, None, None)
+    result = login(org, "xn_clerk")
+    token, _ = auth.issue_access_token(org.settings, result)
+    cookie, _ = auth.start_session(org.db, org.settings, result, None, None)
     with org.as_("xn_admin").act() as ctx:
         actions.unlock_user(ctx, user_id)
     with org.as_("xn_clerk").act() as ctx:
@@ -328,6 +330,9 @@ def test_token_from_a_login_before_a_revocation_is_dead(org: Org) -> None:
     token, _ = auth.issue_access_token(org.settings, result)
     with pytest.raises(NotAuthenticated, match="token_revoked"):
         auth.actor_from_bearer(org.db, org.settings, token)
+    # Nor can it open a portal session.
+    with pytest.raises(NotAuthenticated):
+        auth.start_session(org.db, org.settings, result, None, None)
 
 
 def test_logout_everywhere(org: Org) -> None:

@@ -527,16 +527,25 @@ def _session_hash(cookie_token: str) -> str:
 def start_session(
     db: Database,
     settings: Settings,
-    user_id: str,
+    login: LoginResult,
     client_addr: str | None,
     user_agent: str | None,
 ) -> tuple[str, str]:
-    """Open a portal session after a successful login; returns (cookie token, CSRF token)."""
+    """Open a portal session after a successful login; returns (cookie token, CSRF token).
+
+    A revocation between the login check and this call (password change, disable)
+    moved the user's epoch: the login no longer counts and no session opens.
+    """
     cookie_token = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(32)
     with db.transaction(immediate=True) as s:
-        user = s.get(User, user_id)
-        if user is None or not user.is_active or needs_mfa_enrolment(settings, user):
+        user = s.get(User, login.user_id)
+        if (
+            user is None
+            or not user.is_active
+            or user.token_epoch != login.token_epoch
+            or needs_mfa_enrolment(settings, user)
+        ):
             raise NotAuthenticated()
         at = now()
         s.add(

@@ -54,12 +54,12 @@ def login_page(page: AnyPage) -> Response:
     return _login_form(page, expired=page.request.query_params.get("expired") == "1")
 
 
-def _start(page: Page, user_id: str, locale: str, next_url: str) -> Response:
+def _start(page: Page, login: LoginResult, next_url: str) -> Response:
     settings = page.caller.settings
     cookie, _csrf = auth.start_session(
         page.caller.db,
         settings,
-        user_id,
+        login,
         client_addr=client_addr(page.request),
         user_agent=page.request.headers.get("user-agent"),
     )
@@ -72,7 +72,7 @@ def _start(page: Page, user_id: str, locale: str, next_url: str) -> Response:
         secure=settings.cookie_secure,
         path="/",
     )
-    _set_locale_cookie(response, settings, locale)
+    _set_locale_cookie(response, settings, login.locale)
     return response
 
 
@@ -160,7 +160,7 @@ def _signed_in(page: Page, result: LoginResult, next_url: str) -> Response:
             enrolment_token=result.enrolment_token,
             next=next_url,
         )
-    return _start(page, result.user_id, result.locale, next_url)
+    return _start(page, result, next_url)
 
 
 @router.post("/login/totp-enrol")
@@ -191,7 +191,7 @@ def login_totp_enrol(page: AnyForm) -> Response:
             enrolment_token=token,
             next=next_url,
         )
-    return _start(page, result.user_id, result.locale, next_url)
+    return _start(page, result, next_url)
 
 
 @router.post("/logout")
