@@ -12,7 +12,7 @@ one job's outcome and claims its next job in a single commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -20,7 +20,6 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
-    BindParameter,
     ColumnElement,
     Connection,
     Engine,
@@ -31,8 +30,8 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    exists,
     func,
+    literal_column,
     or_,
     select,
     update,
@@ -192,8 +191,10 @@ def claim(
 ) -> ClaimedJob | None:
     """Lease the next runnable job for ``owner``, or None.
 
-    Runnable: queued and due, or running with an expired lease (its worker
-    died; this worker resumes it). Oldest due first. Queues with a
+    Runnable: running with an expired lease (its worker died; this worker
+    resumes it), taken first, or else queued and due, oldest due first. Each
+    is found on a partial index, so a claim costs the same however many jobs
+    are queued or finished. Queues with a
     concurrency limit are checked under a lock on their ``job_queues`` row
     so two workers cannot both take the last slot.
 
@@ -219,7 +220,7 @@ def _claim_unlimited(
     lease_seconds: float,
     queues: Sequence[str] | None,
 ) -> ClaimedJob | None:
-    statement = _lease_statement(by_id=False, with_queues=bool(queues))
+    statement = _lease_statement(by_id=False, shape=_shape(kinds, queues))
     while True:
         params = _claim_params(owner, kinds, lease_seconds, queues)
         job = _lease(conn, statement, params)
@@ -237,7 +238,7 @@ def _claim_limited(
     rows = conn.execute(select(JobQueue.name, JobQueue.concurrency, JobQueue.paused)).all()
     limits = {name: concurrency for name, concurrency, _ in rows}
     excluded = {name for name, _, paused in rows if paused}
-    candidate = _candidate_statement(with_queues=bool(queues))
+    candidate = _candidate_statement(_shape(kinds, queues))
     while True:
         params = _claim_params(owner, kinds, lease_seconds, queues)
         row = conn.execute(candidate, {**params, "excluded": sorted(excluded)}).first()
@@ -256,50 +257,120 @@ def _claim_limited(
 
 # The claim statements are built once, with bound parameters, so that each
 # claim costs SQLAlchemy a compiled-cache lookup rather than a statement build.
+# They are built per shape (how many kinds, how many queues) with a plain
+# parameter per name: an expanding IN parameter would make SQLAlchemy rewrite
+# the SQL text on every execution.
 _T = bindparam("t", type_=UTCDateTime())
-_KINDS: BindParameter[list[str]] = bindparam("kinds", expanding=True)
-_QUEUES: BindParameter[list[str]] = bindparam("queues", expanding=True)
+Shape = tuple[int, int]
+
+
+def _shape(kinds: Sequence[str], queues: Sequence[str] | None) -> Shape:
+    return len(kinds), len(queues or ())
+
+
+def _one_of(column: Any, name: str, count: int) -> ColumnElement[bool]:
+    return cast(
+        ColumnElement[bool],
+        column.in_([bindparam(f"{name}_{i}", type_=String()) for i in range(count)]),
+    )
 
 
 def _claim_params(
     owner: str, kinds: Sequence[str], lease_seconds: float, queues: Sequence[str] | None
 ) -> dict[str, Any]:
     t = now()
-    return {
+    params: dict[str, Any] = {
         "t": t,
         "expires": t + timedelta(seconds=lease_seconds),
         "owner": owner,
-        "kinds": list(kinds),
-        "queues": list(queues or ()),
     }
+    params.update((f"kind_{i}", kind) for i, kind in enumerate(kinds))
+    params.update((f"queue_{i}", name) for i, name in enumerate(queues or ()))
+    return params
 
 
-def _runnable(job: Any, *, with_queues: bool) -> list[ColumnElement[bool]]:
-    """Conditions on ``job`` (``Job`` or a table alias's columns) for a job claimable at ``t``."""
-    conditions = [
-        job.kind.in_(_KINDS),
-        or_(
-            and_(job.status == QUEUED, job.run_after <= _T),
-            and_(job.status == RUNNING, job.lease_expires_at < _T),
-        ),
-    ]
-    if with_queues:
-        conditions.append(job.queue.in_(_QUEUES))
+# The two ways a job is runnable, each found on its own partial index (see ``Job``).
+_QUEUED_DUE = "queued"
+_LEASE_EXPIRED = "expired"
+# A queue condition on a candidate's columns: which queues a pick may take from.
+Outside = Callable[[Any], ColumnElement[bool]]
+
+
+def _status_is(column: Any, status: str) -> ColumnElement[bool]:
+    """``column`` equals ``status``, written as a literal like the partial indexes' predicates.
+
+    Compared to a bound parameter instead, neither SQLite nor a prepared
+    statement's generic plan on PostgreSQL could use those indexes.
+    """
+    return cast(ColumnElement[bool], column == literal_column(f"'{status}'"))
+
+
+def _runnable(job: Any, which: str, shape: Shape) -> list[ColumnElement[bool]]:
+    """Conditions on a table alias's columns for a job runnable ``which`` way at ``t``."""
+    if which == _QUEUED_DUE:
+        conditions = [_status_is(job.status, QUEUED), job.run_after <= _T]
+    else:
+        conditions = [_status_is(job.status, RUNNING), job.lease_expires_at < _T]
+    kinds, queues = shape
+    conditions.append(_one_of(job.kind, "kind", kinds))
+    if queues:
+        conditions.append(_one_of(job.queue, "queue", queues))
     return conditions
 
 
+def _pick(which: str, shape: Shape, outside: Outside) -> Any:
+    """The id of the oldest job runnable ``which`` way, locked, or NULL when there is none.
+
+    It reads that way's partial index and stops at the first job it can
+    lock: the jobs behind it, and finished jobs, are never looked at.
+    """
+    candidate = Job.__table__.alias(f"{which}_job").c
+    return (
+        select(candidate.id)
+        .where(*_runnable(candidate, which, shape), outside(candidate))
+        .order_by(candidate.run_after, candidate.id)
+        # A literal limit: a prepared statement's generic plan guesses an
+        # unknown LIMIT to be a tenth of the table and would sort it all.
+        .limit(literal_column("1"))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+
+
+def _next_runnable(shape: Shape, outside: Outside) -> Any:
+    """The id of the job to claim next, locked: a job whose worker died, else the oldest due.
+
+    Abandoned jobs go first: there are few of them, they started long ago,
+    and looking for one is a probe of the small running index. COALESCE
+    evaluates its second argument only when the first is NULL, so while one
+    is found no queued job is read or locked.
+    """
+    return func.coalesce(
+        _pick(_LEASE_EXPIRED, shape, outside),
+        _pick(_QUEUED_DUE, shape, outside),
+    )
+
+
+def _not_excluded(candidate: Any) -> ColumnElement[bool]:
+    return cast(ColumnElement[bool], candidate.queue.not_in(bindparam("excluded", expanding=True)))
+
+
+def _unlimited(candidate: Any) -> ColumnElement[bool]:
+    # NOT IN rather than NOT EXISTS: PostgreSQL plans NOT EXISTS as an anti
+    # join and may then sort every due job instead of reading the index in
+    # order; NOT IN stays a filter on that index scan (both columns are NOT NULL).
+    return cast(ColumnElement[bool], candidate.queue.not_in(select(JobQueue.name)))
+
+
 @cache
-def _candidate_statement(*, with_queues: bool) -> Select[str, str, str, bool, int, int]:
-    """The oldest runnable job outside the ``excluded`` queues, locked (limited queues' path)."""
+def _candidate_statement(shape: Shape) -> Select[str, str, str, bool, int, int]:
+    """The next runnable job outside the ``excluded`` queues, locked (limited queues' path)."""
     return (
         select(Job.id, Job.queue, Job.status, Job.cancel_requested, Job.attempts, Job.max_attempts)
-        .where(
-            *_runnable(Job, with_queues=with_queues),
-            Job.queue.not_in(bindparam("excluded", expanding=True)),
-        )
-        .order_by(Job.run_after, Job.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+        .where(Job.id == _next_runnable(shape, _not_excluded))
+        # Already locked by the pick; locking it again makes PostgreSQL return
+        # the row as it is now rather than as of the statement's snapshot.
+        .with_for_update()
     )
 
 
@@ -339,29 +410,14 @@ _LEASE_VALUES = {
 
 
 @cache
-def _lease_statement(*, by_id: bool, with_queues: bool = False) -> Update:
-    """Lease (or settle) one job: the ``job_id`` given, or the oldest runnable one.
+def _lease_statement(*, by_id: bool, shape: Shape = (0, 0)) -> Update:
+    """Lease (or settle) one job: the ``job_id`` given, or the next runnable one.
 
-    Picking the oldest skips queues that have a ``job_queues`` row: their
+    Picking the next skips queues that have a ``job_queues`` row: their
     jobs are only claimed on the limited path, under the queue's lock.
     """
-    if by_id:
-        which = Job.id == bindparam("job_id")
-    else:
-        candidate = Job.__table__.alias("candidate").c
-        pick = (
-            select(candidate.id)
-            .where(
-                *_runnable(candidate, with_queues=with_queues),
-                ~exists().where(JobQueue.name == candidate.queue),
-            )
-            .order_by(candidate.run_after, candidate.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        which = Job.id == pick
-    return update(_JOBS).where(which).values(_LEASE_VALUES).returning(*_CLAIMED)
+    which = bindparam("job_id") if by_id else _next_runnable(shape, _unlimited)
+    return update(_JOBS).where(Job.id == which).values(_LEASE_VALUES).returning(*_CLAIMED)
 
 
 def _lease(conn: Connection, statement: Update, params: dict[str, Any]) -> ClaimedJob | None:
@@ -377,7 +433,7 @@ def _queue_full(conn: Connection, name: str, concurrency: int, job_id: str) -> b
         .select_from(Job)
         .where(
             Job.queue == name,
-            Job.status == RUNNING,
+            _status_is(Job.status, RUNNING),
             Job.lease_expires_at >= now(),
             Job.id != job_id,
         )

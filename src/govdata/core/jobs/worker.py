@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 SCHEDULE_CHECK_MIN_SECONDS = 1.0
 # How long a worker trusts what it read about queue limits (see ``queue.claim``).
 QUEUE_LIMITS_TTL_SECONDS = 1.0
+# Bounds on how often a worker loop has PostgreSQL plan its statements afresh
+# (see ``_Lane``): at most this often when work arrives after an idle
+# spell, and at least this often while it stays busy.
+REPLAN_MIN_SECONDS = 1.0
+REPLAN_MAX_SECONDS = 60.0
 
 
 class LeaseLost(Exception):
@@ -186,11 +191,50 @@ class _Lane:
 
     Claiming and finishing on it skip the pool checkout (and its liveness
     ping). Any error drops it; the next use connects afresh through the pool.
+
+    On PostgreSQL the driver prepares the statements a connection runs
+    repeatedly, and the server then settles on one plan per statement, made
+    for the jobs table as it was at that moment. A plan made while the table
+    was empty scans it whole (the cheapest way to read an empty table), and
+    it is kept however large the table grows until an ANALYZE happens to
+    invalidate it, which may be never (autovacuum off). So the lane drops its
+    prepared statements when work arrives after an idle spell, and now and
+    then while it stays busy: a few statements are planned again, against
+    the table as it is.
     """
 
     def __init__(self, db: Database) -> None:
         self._engine = queue.writer_engine(db)
         self._conn: Connection | None = None
+        self._prepares = db.dialect == "postgresql"
+        self._idle = True
+        self._stale = False
+        self._replanned_at: float | None = None
+
+    def claimed(self, found: bool) -> None:
+        """Note a claim's outcome: work arriving after an idle spell makes the plans suspect."""
+        self._stale = self._stale or (found and self._idle)
+        self._idle = not found
+
+    def refresh_plans(self) -> None:
+        """Before a claim: drop the prepared statements if their plans may be stale.
+
+        Only inside an open transaction (a job's outcome and the next claim),
+        so that it costs no commit of its own.
+        """
+        conn = self._conn
+        if not self._prepares or conn is None or not conn.in_transaction():
+            return
+        t = time.monotonic()
+        since = None if self._replanned_at is None else t - self._replanned_at
+        if (
+            since is None
+            or since >= REPLAN_MAX_SECONDS
+            or (self._stale and since >= REPLAN_MIN_SECONDS)
+        ):
+            conn.exec_driver_sql("DEALLOCATE ALL")
+            self._stale = False
+            self._replanned_at = t
 
     def connection(self) -> Connection:
         if self._conn is None:
@@ -287,13 +331,13 @@ class Worker:
         before = self.executed
         self._schedule_step(force=True)
         with _Lane(self.db) as lane:
-            self._work(lane, self._claim(lane.connection()))
+            self._work(lane, self._claim(lane))
         return self.executed - before
 
     def run_one(self) -> bool:
         """Claim and run one job; False when none was runnable."""
         with _Lane(self.db) as lane:
-            job = self._claim(lane.connection())
+            job = self._claim(lane)
             if job is None:
                 return False
             self._execute(job, lane, claim_next=False)
@@ -305,7 +349,7 @@ class Worker:
                 try:
                     if index == 0:
                         self._schedule_step(force=drain)
-                    self._work(lane, self._claim(lane.connection()))
+                    self._work(lane, self._claim(lane))
                 except Exception:
                     log.exception("worker loop error; retrying after the poll interval")
                     lane.reset()
@@ -322,8 +366,10 @@ class Worker:
                 return
             job = self._execute(job, lane, claim_next=True)
 
-    def _claim(self, conn: Connection) -> ClaimedJob | None:
-        return queue.claim(
+    def _claim(self, lane: _Lane) -> ClaimedJob | None:
+        conn = lane.connection()
+        lane.refresh_plans()
+        job = queue.claim(
             conn,
             f"{self.name}/{new_id()[-12:]}",
             self.kinds,
@@ -331,6 +377,8 @@ class Worker:
             queues=self.queues,
             queue_limits=self._queue_limits(conn),
         )
+        lane.claimed(job is not None)
+        return job
 
     def _queue_limits(self, conn: Connection) -> bool:
         t = time.monotonic()
@@ -395,7 +443,7 @@ class Worker:
                 outcome = self._store_outcome(conn, run, ending)
                 after = None
                 if claim_next and not self.stopping.is_set():
-                    after = self._claim(conn)
+                    after = self._claim(lane)
             return outcome, after
         except Exception:
             lane.reset()
@@ -410,7 +458,7 @@ class Worker:
             backoff = self.settings.job_backoff_seconds
             outcome = queue.fail(self.db, run.id, run.owner, failure, backoff)
         if claim_next and not self.stopping.is_set():
-            return outcome, self._claim(lane.connection())
+            return outcome, self._claim(lane)
         return outcome, None
 
     def _store_outcome(self, conn: Connection, run: JobRun, ending: _Ending) -> str | None:

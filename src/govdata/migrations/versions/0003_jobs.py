@@ -76,10 +76,19 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
     )
-    op.create_index("ix_jobs_claim", "jobs", ["status", "queue", "run_after"])
-    op.create_index("ix_jobs_lease", "jobs", ["status", "lease_expires_at"])
+    queued = sa.text("status = 'queued'")
+    running = sa.text("status = 'running'")
+    op.create_index(
+        "ix_jobs_queued",
+        "jobs",
+        ["run_after", "id"],
+        postgresql_where=queued,
+        sqlite_where=queued,
+    )
+    op.create_index(
+        "ix_jobs_running", "jobs", ["queue"], postgresql_where=running, sqlite_where=running
+    )
     op.create_index("ix_jobs_created", "jobs", ["created_at", "id"])
-    op.create_index("ix_jobs_kind", "jobs", ["kind"])
 
 
 def downgrade() -> None:
