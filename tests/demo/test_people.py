@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 import pytest
 
@@ -125,3 +126,20 @@ def test_name_variants_change_given_names_only() -> None:
     assert names.variant(rng, "王玲") == "王琳"
     assert names.variant(rng, "林伟") == "林玮"
     assert names.variant(rng, "张三") == "张三"
+
+
+def test_a_crowded_birthday_uses_every_sequence_number_then_fails_clearly() -> None:
+    factory = PersonFactory(3)
+    born = date(1990, 5, 17)
+    numbers = {factory._resident_id("630102", born, False) for _ in range(500)}
+    assert len(numbers) == 500
+    assert all(int(n[16]) % 2 == 0 for n in numbers)
+    with pytest.raises(RuntimeError, match="no free resident ID"):
+        factory._resident_id("630102", born, False)
+
+
+def test_no_birthday_is_shared_by_a_crowd() -> None:
+    # Clamping young spouses to one date once exhausted a county's ID space at 2M people.
+    persons = PersonFactory(8).batch(20000).persons
+    crowd = Counter((p.resident_id[:14], p.male) for p in persons)
+    assert max(crowd.values()) < 5

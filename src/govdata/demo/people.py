@@ -19,6 +19,7 @@ and all dates are relative to ``AS_OF``, so a seed always yields the same people
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
 from datetime import date
@@ -250,12 +251,15 @@ class PersonFactory:
     def _resident_id(self, division: str, birth: date, male: bool) -> str:
         rng = self.rng
         prefix = f"{division}{birth.year:04d}{birth.month:02d}{birth.day:02d}"
-        while True:
-            first17 = f"{prefix}{int(rng.random() * 500) * 2 + male:03d}"
+        # Random sequence numbers first; a crowded day falls back to the first free one.
+        picks = (int(rng.random() * 500) for _ in range(64))
+        for seq in itertools.chain(picks, range(500)):
+            first17 = f"{prefix}{seq * 2 + male:03d}"
             key = int(first17)
             if key not in self.used_ids:
                 self.used_ids.add(key)
                 return first17 + CHECKS[sum(map(mul, map(int, first17), WEIGHTS)) % 11]
+        raise RuntimeError(f"no free resident ID left for {prefix} (male={male})")
 
     def _education(self, birth: date, age: int) -> str | None:
         if age < 6:
@@ -403,9 +407,11 @@ class PersonFactory:
         married_on: int | None = None
         if married:
             gap = int(rng.gauss(2.0, 2.5) * YEAR)
-            spouse_birth = min(
-                head_birth + gap if male_head else head_birth - gap, AS_OF_ORD - int(23 * YEAR)
-            )
+            spouse_birth = head_birth + gap if male_head else head_birth - gap
+            if spouse_birth > AS_OF_ORD - int(23 * YEAR):
+                # Spread the too-young over three years: one shared birthday would
+                # exhaust the 500 sequence numbers of a county's ID space at large sizes.
+                spouse_birth = self._age_days(23, 26)
             spouse_eth = ethnicity if rng.random() < 0.9 else self.ethnic[county.code].pick(rng)
             husband_birth = head_birth if male_head else spouse_birth
             wife_birth = spouse_birth if male_head else head_birth
