@@ -24,7 +24,6 @@ from govdata.security.permissions import Perm, Scope
 
 @dataclass
 class ActionContext:
-    db: Database
     session: Session
     actor: Actor
     settings: Settings
@@ -92,7 +91,7 @@ class Caller:
         ctx: ActionContext | None = None
         try:
             with self.db.transaction(immediate=True) as session:
-                ctx = ActionContext(self.db, session, self.actor, self.settings, self.client_addr)
+                ctx = ActionContext(session, self.actor, self.settings, self.client_addr)
                 yield ctx
         finally:
             if ctx is not None and ctx.denials:
