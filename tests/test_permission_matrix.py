@@ -20,6 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from govdata.app import create_app
+from govdata.catalog import actions as catalog_actions
+from govdata.catalog.schemas import EntryCreate, PublishRequest
 from govdata.config import Settings
 from govdata.core.db import Database
 from govdata.core.jobs import queue
@@ -48,6 +50,7 @@ OP, R, DO, DU, S, A = (
     Role.AUDITOR,
 )
 ALL = frozenset(Role)
+CATALOG_READERS = frozenset({OP, R, DO, DU, A})
 PUBLIC = "public"
 
 # (method, path) -> roles allowed; PUBLIC means anonymous callers too.
@@ -92,6 +95,59 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | str] = {
     ("PUT", "/api/v1/job-queues"): frozenset({OP}),
     ("GET", "/api/v1/job-schedules"): frozenset({OP}),
     ("PUT", "/api/v1/job-schedules"): frozenset({OP}),
+    # The catalog: every role but the security administrator reads; officers (own
+    # department) and the operator edit; the operator and region operators review.
+    ("GET", "/api/v1/catalog/entries"): CATALOG_READERS,
+    ("POST", "/api/v1/catalog/entries"): frozenset({OP, DO}),
+    # The operator belongs to no department: "mine" answers 422 for them, not 403.
+    ("GET", "/api/v1/catalog/mine"): CATALOG_READERS,
+    ("GET", "/api/v1/catalog/review-queue"): frozenset({OP, R}),
+    ("GET", "/api/v1/catalog/entries/{ref}"): CATALOG_READERS,
+    ("PUT", "/api/v1/catalog/entries/{ref}"): frozenset({OP, DO}),
+    ("GET", "/api/v1/catalog/entries/{ref}/versions/{version_no}"): CATALOG_READERS,
+    ("GET", "/api/v1/catalog/entries/{ref}/diff"): CATALOG_READERS,
+    ("POST", "/api/v1/catalog/entries/{ref}/check"): CATALOG_READERS,
+    ("POST", "/api/v1/catalog/entries/{ref}/submit"): frozenset({OP, DO}),
+    ("POST", "/api/v1/catalog/entries/{ref}/publish"): frozenset({OP, R}),
+    ("POST", "/api/v1/catalog/entries/{ref}/return"): frozenset({OP, R}),
+    ("POST", "/api/v1/catalog/entries/{ref}/withdraw"): frozenset({OP, R, DO}),
+    ("POST", "/api/v1/catalog/entries/{ref}/versions"): frozenset({OP, DO}),
+    ("GET", "/api/v1/catalog/classes"): CATALOG_READERS,
+    ("POST", "/api/v1/catalog/classes"): frozenset({OP}),
+    ("PATCH", "/api/v1/catalog/classes/{code}"): frozenset({OP}),
+    ("GET", "/api/v1/catalog/synonyms"): CATALOG_READERS,
+    ("PUT", "/api/v1/catalog/synonyms/{term}"): frozenset({OP}),
+    ("DELETE", "/api/v1/catalog/synonyms/{term}"): frozenset({OP}),
+    ("GET", "/api/v1/catalog/template.xlsx"): frozenset({OP, DO}),
+    ("POST", "/api/v1/catalog/import"): frozenset({OP, DO}),
+    ("GET", "/api/v1/catalog/export.xlsx"): CATALOG_READERS,
+    ("GET", "/api/v1/catalog/export.json"): CATALOG_READERS,
+    ("GET", "/api/v1/catalog/national/export"): frozenset({OP}),
+    ("POST", "/api/v1/catalog/national/import"): frozenset({OP}),
+    ("GET", "/api/v1/standards/data-elements"): CATALOG_READERS,
+    ("POST", "/api/v1/standards/data-elements"): frozenset({OP}),
+    ("GET", "/api/v1/standards/data-elements/{identifier}"): CATALOG_READERS,
+    ("PUT", "/api/v1/standards/data-elements/{identifier}"): frozenset({OP}),
+    ("POST", "/api/v1/standards/data-elements/{identifier}/retire"): frozenset({OP}),
+    ("GET", "/api/v1/standards/code-sets"): CATALOG_READERS,
+    ("POST", "/api/v1/standards/code-sets"): frozenset({OP}),
+    ("GET", "/api/v1/standards/code-sets/{identifier}"): CATALOG_READERS,
+    ("PUT", "/api/v1/standards/code-sets/{identifier}"): frozenset({OP}),
+    ("POST", "/api/v1/standards/import"): frozenset({OP}),
+    ("GET", "/api/v1/standards/export"): CATALOG_READERS,
+    ("GET", "/api/v1/notifications"): ALL,
+    ("POST", "/api/v1/notifications/{notification_id}/read"): ALL,
+    ("POST", "/api/v1/notifications/read-all"): ALL,
+}
+# Query strings a route needs so that the permission check, not validation, answers.
+QUERY: dict[tuple[str, str], str] = {
+    ("POST", "/api/v1/catalog/national/import"): "?provider_code=xn_civil",
+    ("GET", "/api/v1/standards/export"): "?kind=data_elements",
+}
+# Multipart uploads: (form field values, file field name).
+UPLOADS: dict[tuple[str, str], tuple[dict[str, str], str]] = {
+    ("POST", "/api/v1/catalog/import"): ({}, "file"),
+    ("POST", "/api/v1/standards/import"): ({"kind": "data_elements"}, "file"),
 }
 
 _serial = itertools.count(1)
@@ -175,30 +231,70 @@ def world(
     store.close()
 
 
-def _targets(w: World) -> dict[str, str]:
-    """Fresh objects for the path parameters, all inside the scoped roles' department."""
-    target = w.user(DU)
-    with w.system().act() as ctx:
-        cred = actions.create_credential(
-            ctx,
-            CredentialCreate(
-                name=f"app{next(_serial)}",
-                department_id=w.dept_id,
-                scopes=["department.read"],
-                days=30,
-            ),
-        )
-        assignment = actions.get_user(ctx, target.id).roles[0].id
-    with w.db.transaction() as s:
-        job, _ = queue.enqueue(s, kind="matrix.noop", payload={}, max_attempts=3)
-    return {
+def _targets(w: World, path: str) -> dict[str, str]:
+    """Fresh objects for the path's parameters, all inside the scoped roles' department."""
+    targets = {
+        "version_no": "1",
+        "term": "低保",
+        "identifier": "DE00001",
+        "notification_id": "01a20000-0000-7000-8000-000000000000",
         "code": "630102",
         "department_id": w.dept_id,
-        "user_id": target.id,
-        "assignment_id": assignment,
-        "credential_id": cred.credential.id,
-        "job_id": job.id,
     }
+    if "{user_id}" in path or "{assignment_id}" in path:
+        target = w.user(DU)
+        targets["user_id"] = target.id
+        with w.system().act() as ctx:
+            targets["assignment_id"] = actions.get_user(ctx, target.id).roles[0].id
+    if "{credential_id}" in path:
+        with w.system().act() as ctx:
+            cred = actions.create_credential(
+                ctx,
+                CredentialCreate(
+                    name=f"app{next(_serial)}",
+                    department_id=w.dept_id,
+                    scopes=["department.read"],
+                    days=30,
+                ),
+            )
+        targets["credential_id"] = cred.credential.id
+    if "{job_id}" in path:
+        with w.db.transaction() as s:
+            job, _ = queue.enqueue(s, kind="matrix.noop", payload={}, max_attempts=3)
+        targets["job_id"] = job.id
+    if "{ref}" in path:
+        with w.system().act() as ctx:
+            entry = catalog_actions.create_entry(
+                ctx, EntryCreate(classification_code="101001", provider_code="xn_civil", **_ENTRY)
+            )
+            catalog_actions.submit_entry(ctx, entry.id)
+            catalog_actions.publish_entry(ctx, entry.id, PublishRequest())
+        targets["ref"] = entry.resource_code
+    return targets
+
+
+_ENTRY: dict[str, Any] = {
+    "name": "低保对象信息",
+    "summary": "城乡最低生活保障对象信息。",
+    "format": "database",
+    "share_type": "unconditional",
+    "share_modes": ["api"],
+    "open_type": "closed",
+    "update_cycle": "monthly",
+    "grade": 2,
+    "contact_name": "李明",
+    "contact_phone": "0971-6100000",
+    "items": [
+        {
+            "name": "姓名",
+            "name_en": "name",
+            "data_type": "string",
+            "length": 50,
+            "grade": 2,
+            "data_element": "DE00002",
+        },
+    ],
+}
 
 
 def _body(method: str, path: str, w: World, me: User | None) -> Any:
@@ -248,6 +344,39 @@ def _body(method: str, path: str, w: World, me: User | None) -> Any:
             "days": 10,
         },
         ("POST", "/api/v1/jobs"): lambda: {"kind": "matrix.noop"},
+        ("POST", "/api/v1/catalog/entries"): lambda: {
+            "classification_code": "101001",
+            "provider_code": "xn_civil",
+            **_ENTRY,
+        },
+        ("PUT", "/api/v1/catalog/entries/{ref}"): lambda: _ENTRY,
+        ("POST", "/api/v1/catalog/entries/{ref}/return"): lambda: {"reasons": {"name": "x"}},
+        ("POST", "/api/v1/catalog/entries/{ref}/withdraw"): lambda: {"reason": "停止采集"},
+        ("POST", "/api/v1/catalog/classes"): lambda: {
+            "parent_code": "101",
+            "segment": f"{n % 800 + 100:03d}",
+            "name": f"测试目{n}",
+        },
+        ("PATCH", "/api/v1/catalog/classes/{code}"): lambda: {"name": f"改名{n}"},
+        ("PUT", "/api/v1/catalog/synonyms/{term}"): lambda: {"synonyms": ["最低生活保障"]},
+        ("POST", "/api/v1/catalog/national/import"): lambda: {},
+        ("POST", "/api/v1/standards/data-elements"): lambda: {
+            "identifier": f"DE9{n:04d}",
+            "name": f"测试数据元{n}",
+            "data_type": "string",
+            "max_length": 10,
+        },
+        ("PUT", "/api/v1/standards/data-elements/{identifier}"): lambda: {
+            "name": "公民身份号码",
+            "data_type": "string",
+            "max_length": 18,
+        },
+        ("POST", "/api/v1/standards/code-sets"): lambda: {
+            "identifier": f"TEST-{n}",
+            "name": f"测试代码集{n}",
+            "values": [{"code": "1", "label": "是"}],
+        },
+        ("PUT", "/api/v1/standards/code-sets/{identifier}"): lambda: {"name": "改名"},
         ("PUT", "/api/v1/job-queues"): lambda: {"name": f"q{n}", "concurrency": 2},
         ("PUT", "/api/v1/job-schedules"): lambda: {
             "name": f"s{n}",
@@ -287,13 +416,19 @@ def test_route_allows_exactly_the_expected_roles(world: World, method: str, path
     outcomes: dict[str, int] = {}
     for role in [None, *Role]:
         me = world.user(role) if role is not None else None
-        url = path.format(**_targets(world))
+        url = path.format(**_targets(world, path))
         headers = {"authorization": f"Bearer {world.token(me)}"} if me and role else {}
         body = _body(method, path, world, me)
         if role is None:
             # Anonymous: the public route answers, everything else is 401 with the envelope.
             headers = {}
-        resp = world.client.request(method, url, headers=headers, json=body)
+        url += QUERY.get((method, path), "")
+        if (method, path) in UPLOADS:
+            form, field = UPLOADS[(method, path)]
+            files = {field: ("import.xlsx", b"not a workbook", "application/octet-stream")}
+            resp = world.client.request(method, url, headers=headers, data=form, files=files)
+        else:
+            resp = world.client.request(method, url, headers=headers, json=body)
         key = role.value if role else "anonymous"
         outcomes[key] = resp.status_code
         if expected == PUBLIC:

@@ -8,6 +8,8 @@ MODEL_MODULES = (
     "govdata.security.models",
     "govdata.identity.models",
     "govdata.core.jobs.models",
+    "govdata.catalog.models",
+    "govdata.notifications.models",
 )
 
 

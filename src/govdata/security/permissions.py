@@ -48,9 +48,21 @@ class Perm(StrEnum):
     JOB_MANAGE = "job.manage"
     AUDIT_READ = "audit.read"
     SECURITY_MANAGE = "security.manage"
+    NOTIFICATION_READ = "notification.read"
+    # Published entries to everyone who holds it; drafts only to their department and reviewers.
+    CATALOG_READ = "catalog.read"
+    # Register and change the department's own entries, submit and withdraw them.
+    CATALOG_EDIT = "catalog.edit"
+    # Review (publish / return) and withdraw entries of departments in the scope.
+    CATALOG_REVIEW = "catalog.review"
+    # The classification tree, search synonyms, national catalog exchange.
+    CATALOG_MANAGE = "catalog.manage"
+    STANDARD_READ = "standard.read"
+    STANDARD_MANAGE = "standard.manage"
 
 
-_READ_ORG = {Perm.REGION_READ, Perm.DEPARTMENT_READ}
+_READ_ORG = {Perm.REGION_READ, Perm.DEPARTMENT_READ, Perm.NOTIFICATION_READ}
+_READ_CATALOG = {Perm.CATALOG_READ, Perm.STANDARD_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.OPERATOR: frozenset(
@@ -64,6 +76,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CREDENTIAL_MANAGE,
             Perm.JOB_READ,
             Perm.JOB_MANAGE,
+            *_READ_CATALOG,
+            Perm.CATALOG_EDIT,
+            Perm.CATALOG_REVIEW,
+            Perm.CATALOG_MANAGE,
+            Perm.STANDARD_MANAGE,
         }
     ),
     # job.read outside a platform-wide grant shows only the jobs the actor started.
@@ -75,14 +92,24 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.USER_MANAGE,
             Perm.CREDENTIAL_READ,
             Perm.JOB_READ,
+            *_READ_CATALOG,
+            Perm.CATALOG_REVIEW,
         }
     ),
     Role.DEPT_OFFICER: frozenset(
-        {*_READ_ORG, Perm.USER_READ, Perm.CREDENTIAL_READ, Perm.CREDENTIAL_MANAGE, Perm.JOB_READ}
+        {
+            *_READ_ORG,
+            Perm.USER_READ,
+            Perm.CREDENTIAL_READ,
+            Perm.CREDENTIAL_MANAGE,
+            Perm.JOB_READ,
+            *_READ_CATALOG,
+            Perm.CATALOG_EDIT,
+        }
     ),
-    Role.DEPT_USER: frozenset(_READ_ORG),
-    Role.SECADMIN: frozenset({Perm.SECURITY_MANAGE}),
-    Role.AUDITOR: frozenset({*_READ_ORG, Perm.USER_READ, Perm.AUDIT_READ}),
+    Role.DEPT_USER: frozenset({*_READ_ORG, *_READ_CATALOG}),
+    Role.SECADMIN: frozenset({Perm.SECURITY_MANAGE, Perm.NOTIFICATION_READ}),
+    Role.AUDITOR: frozenset({*_READ_ORG, Perm.USER_READ, Perm.AUDIT_READ, *_READ_CATALOG}),
 }
 
 

@@ -1,0 +1,1 @@
+"""In-app notifications: messages to users about work that concerns them (reviews, returns, ...)."""
