@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/govdata/web/static/vendor
 SIZE ?= small
 
-.PHONY: demo test test-fast bench lint assets clean
+.PHONY: demo test test-fast bench bench-jobs bench-catalog lint assets clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,13 @@ demo: $(STAMP) assets
 test: $(STAMP) assets
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: bench-jobs bench-catalog
+
+bench-jobs: $(STAMP)
 	$(BIN)/python bench/jobs_throughput.py
+
+bench-catalog: $(STAMP)
+	$(BIN)/python bench/catalog_search.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
