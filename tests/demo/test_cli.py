@@ -36,6 +36,7 @@ def test_demo_builds_prints_logins_and_keeps_an_existing_demo(tmp_path: Path) ->
     assert marker["size"] == "small"
     assert marker["persons"] >= 10_000
     assert marker["users"] == len(logins())
+    assert marker["catalog_entries"] >= 300
     manifest = json.loads((data / "sources" / "manifest.json").read_text())
     assert {s["code"] for s in manifest["systems"]} == {
         "police",

@@ -21,6 +21,7 @@ from govdata.config import Settings
 from govdata.core.clock import now
 from govdata.core.db import Database
 from govdata.core.errors import Conflict
+from govdata.demo.catalog import CatalogProgress, seed_catalog
 from govdata.demo.province import SeedResult, logins, seed_province, store_is_empty
 from govdata.demo.sources.build import SIZES, Engine, ProgressFn, build_sources
 from govdata.demo.sources.writer import MariaDBSettings
@@ -110,10 +111,14 @@ def build(
     mariadb: MariaDBSettings | None = None,
     progress: ProgressFn | None = None,
     on_stage: Callable[[str], None] | None = None,
+    catalog_progress: CatalogProgress | None = None,
 ) -> tuple[SeedResult, dict[str, Any]]:
-    """Seed the province and build the sources into ``settings.data_dir``; mark it ready.
+    """Seed the province, build the sources into ``settings.data_dir``, catalogue them and the
+    departments' other resources; mark it ready.
 
-    ``on_stage`` hears ``"seed"`` and then ``"sources"`` as each stage begins.
+    ``on_stage`` hears ``"seed"``, ``"sources"`` and then ``"catalog"`` as each stage begins.
+    Catalogue seeding skips departments already catalogued, so a rerun after an
+    interruption finishes the catalogue without duplicating entries.
     """
     data_dir = settings.data_dir
     check_password(settings)
@@ -147,6 +152,9 @@ def build(
         mariadb=mariadb,
         progress=progress,
     )
+    if on_stage:
+        on_stage("catalog")
+    entries = seed_catalog(db, settings, progress=catalog_progress)
     _write_marker(
         data_dir,
         {
@@ -156,6 +164,7 @@ def build(
             "regions": seeded.regions,
             "departments": seeded.departments,
             "users": seeded.users,
+            "catalog_entries": entries,
             "built_at": now().isoformat(timespec="seconds"),
         },
     )

@@ -117,8 +117,13 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
                 tasks[name] = bar.add_task(
                     "区划、部门、用户 regions, departments, users", total=None
                 )
-            else:
+            elif name == "sources":
                 bar.update(tasks["seed"], total=1, completed=1)
+            elif name == "catalog":
+                tasks[name] = bar.add_task("政务数据目录 catalog", total=None)
+
+        def catalog_progress(done: int, total: int) -> None:
+            bar.update(tasks["catalog"], completed=done, total=total)
 
         def progress(kind: str, name: str, amount: int, total: int | None) -> None:
             if name not in tasks:
@@ -130,15 +135,24 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
             if total is not None and bar.tasks[task].completed > total:
                 bar.update(task, total=bar.tasks[task].completed)
 
-        seeded, manifest = builder.build(settings, db, plan, progress=progress, on_stage=stage)
+        seeded, manifest = builder.build(
+            settings,
+            db,
+            plan,
+            progress=progress,
+            on_stage=stage,
+            catalog_progress=catalog_progress,
+        )
         for task in tasks.values():
             bar.update(task, total=bar.tasks[task].completed)
     elapsed = time.perf_counter() - started
+    entries = (builder.read_marker(settings.data_dir) or {}).get("catalog_entries", 0)
     rows = sum(t["rows"] for s in manifest["systems"] for t in s["tables"])
     console.print(
         f"[green]完成 Done[/green] in {elapsed:.1f}s: {seeded.regions} regions, "
         f"{seeded.departments} departments, {seeded.users} users; {manifest['persons']:,} persons, "
-        f"{rows:,} source rows in {len(manifest['systems'])} systems ({plan.engine})"
+        f"{rows:,} source rows in {len(manifest['systems'])} systems ({plan.engine}); "
+        f"{entries} catalog entries"
     )
 
 
