@@ -11,6 +11,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from govdata import __version__
+from govdata.catalog import api as catalog_api
+from govdata.catalog import api_search as catalog_search_api
+from govdata.catalog import api_transfer as catalog_transfer_api
+from govdata.catalog import pages as catalog_pages
+from govdata.catalog.standards import api as standards_api
+from govdata.catalog.standards import pages as standards_pages
 from govdata.config import Settings
 from govdata.core.db import Database
 from govdata.core.jobs import api as jobs_api
@@ -18,6 +24,8 @@ from govdata.core.jobs import pages as jobs_pages
 from govdata.core.jobs.embedded import EmbeddedWorker
 from govdata.identity import api as identity_api
 from govdata.identity import pages as identity_pages
+from govdata.notifications import api as notifications_api
+from govdata.notifications import pages as notifications_pages
 from govdata.security import api as security_api
 from govdata.web import errors, health, middleware
 from govdata.web import pages as web_pages
@@ -58,9 +66,25 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     middleware.install(app, settings)
 
     app.include_router(health.router)
-    for api in (identity_api, jobs_api, security_api):
+    for api in (
+        identity_api,
+        jobs_api,
+        security_api,
+        catalog_api,
+        catalog_search_api,
+        catalog_transfer_api,
+        standards_api,
+        notifications_api,
+    ):
         app.include_router(api.router, prefix="/api/v1")
-    for pages in (web_pages, identity_pages, jobs_pages):
+    for pages in (
+        web_pages,
+        identity_pages,
+        jobs_pages,
+        catalog_pages,
+        standards_pages,
+        notifications_pages,
+    ):
         app.include_router(pages.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

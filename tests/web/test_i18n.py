@@ -15,6 +15,10 @@ PORTAL_SOURCES = [
     ("web/*.py", "python"),
     ("identity/pages.py", "python"),
     ("core/jobs/pages.py", "python"),
+    ("catalog/pages/*.py", "python"),
+    ("catalog/forms.py", "python"),
+    ("catalog/standards/pages.py", "python"),
+    ("notifications/pages.py", "python"),
 ]
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
 

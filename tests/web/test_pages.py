@@ -23,39 +23,27 @@ def nav_of(html: str) -> set[str]:
     return set(NAV_LINK.findall(html))
 
 
+CATALOG_READ = {"/catalog", "/catalog/search", "/standards/data-elements", "/standards/code-sets"}
+CATALOG_EDIT = {"/catalog/mine", "/catalog/import"}
+ADMIN = {"/admin/regions", "/admin/departments", "/admin/users", "/roles"}
+BASE = {"/workbench", "/notifications"}
+
+
 @pytest.mark.parametrize(
     ("username", "expected"),
     [
         (
             "operator1",
-            {
-                "/workbench",
-                "/admin/regions",
-                "/admin/departments",
-                "/admin/users",
-                "/roles",
-                "/admin/credentials",
-                "/jobs",
-            },
+            BASE
+            | ADMIN
+            | CATALOG_READ
+            | CATALOG_EDIT
+            | {"/admin/credentials", "/jobs", "/catalog/review"},
         ),
-        (
-            "officer1",
-            {
-                "/workbench",
-                "/admin/regions",
-                "/admin/departments",
-                "/admin/users",
-                "/roles",
-                "/admin/credentials",
-                "/jobs",
-            },
-        ),
-        ("deptuser1", {"/workbench", "/admin/regions", "/admin/departments"}),
-        ("secadmin1", {"/workbench"}),
-        (
-            "auditor1",
-            {"/workbench", "/admin/regions", "/admin/departments", "/admin/users", "/roles"},
-        ),
+        ("officer1", BASE | ADMIN | CATALOG_READ | CATALOG_EDIT | {"/admin/credentials", "/jobs"}),
+        ("deptuser1", BASE | {"/admin/regions", "/admin/departments"} | CATALOG_READ),
+        ("secadmin1", BASE),
+        ("auditor1", BASE | ADMIN | CATALOG_READ),
     ],
 )
 def test_navigation_shows_what_the_roles_allow(

@@ -58,6 +58,14 @@ NOTICES: dict[str, str] = {
     "password_changed": N_("Password changed."),
     "totp_enabled": N_("Two-factor authentication is now on."),
     "job_cancel_requested": N_("Cancellation requested."),
+    "entry_created": N_("Catalog entry created as a draft."),
+    "entry_saved": N_("Changes saved."),
+    "entry_submitted": N_("Submitted for review."),
+    "entry_published": N_("Entry published."),
+    "entry_returned": N_("Entry returned for correction."),
+    "entry_withdrawn": N_("Entry withdrawn from the catalog."),
+    "entry_version_opened": N_("A new version was opened as a draft."),
+    "notifications_read": N_("All notifications marked as read."),
 }
 
 
@@ -78,7 +86,22 @@ class NavSection:
 NAVIGATION: tuple[NavSection, ...] = (
     NavSection(
         N_("Overview"),
-        (NavItem("/workbench", N_("Workbench"), "grid"),),
+        (
+            NavItem("/workbench", N_("Workbench"), "grid"),
+            NavItem("/notifications", N_("Notifications"), "activity", Perm.NOTIFICATION_READ),
+        ),
+    ),
+    NavSection(
+        N_("Data catalog"),
+        (
+            NavItem("/catalog", N_("Catalog home"), "database", Perm.CATALOG_READ),
+            NavItem("/catalog/search", N_("Catalog search"), "search", Perm.CATALOG_READ),
+            NavItem("/catalog/mine", N_("My department's catalog"), "file", Perm.CATALOG_EDIT),
+            NavItem("/catalog/review", N_("Review queue"), "shield", Perm.CATALOG_REVIEW),
+            NavItem("/catalog/import", N_("Bulk import"), "plus", Perm.CATALOG_EDIT),
+            NavItem("/standards/data-elements", N_("Data elements"), "key", Perm.STANDARD_READ),
+            NavItem("/standards/code-sets", N_("Code sets"), "grid", Perm.STANDARD_READ),
+        ),
     ),
     NavSection(
         N_("Organisation"),
