@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import create_engine, select, text
 
 from govdata.catalog import search
+from govdata.catalog.facet_cache import FACET_CACHE
 from govdata.catalog.models import CatalogEntry, EntryItem, EntryVersion, SearchDoc
 from govdata.catalog.search_text import expand, fts5_query, pg_tsquery, tokens
 from govdata.catalog.synonyms import seed_default_synonyms
@@ -419,10 +420,13 @@ def direct_fn(db: Database, q: str | None) -> Callable[[], Any]:
     return run
 
 
-def platform_fn(caller: Caller, q: str | None) -> Callable[[], Any]:
+def platform_fn(caller: Caller, q: str | None, *, cold: bool = True) -> Callable[[], Any]:
+    """One search; ``cold`` empties the facet cache first, so every run counts its facets."""
     params = search.make_params(q=q)
 
     def run() -> Any:
+        if cold:
+            FACET_CACHE.clear()
         with caller.act() as ctx:
             return search.search_entries(ctx, params)
 
@@ -447,6 +451,12 @@ def measure(label: str, db: Database, caller: Caller, runs: int, warmup: int) ->
             f"{name:<14}{direct_total:>9}{result.total:>7} | {p50:>10.1f}ms{p95:>6.1f}ms | "
             f"{d50:>8.1f}ms{d95:>6.1f}ms | {p50 / d50:>8.1f}x {p95 / d95:>6.1f}x"
         )
+    # The catalog home and the next pages of a result reuse the facet counts of the first.
+    w50, w95 = timed(platform_fn(caller, None, cold=False), runs, warmup)
+    lines.append(
+        f"{BROWSE + ' cached':<30} | {w50:>10.1f}ms{w95:>6.1f}ms | {'':>18} | "
+        f"{w50 / d50:>8.1f}x {w95 / d95:>6.1f}x"
+    )
     lines.append(
         f"{'median ratio':<30} | {'':>20} | {'':>18} | "
         f"{statistics.median(r[0] for r in ratios):>8.1f}x "
@@ -540,8 +550,9 @@ def main() -> None:
                 pg_admin(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     print(
         "\nplatform = search_entries as a department user (visibility, synonyms, ranking, "
-        "9 facets, total, 20 rows); direct = the same full-text match on the index, "
-        "LIMIT 20 + count(*)."
+        "9 facets counted afresh each run, total, 20 rows); direct = the same full-text match "
+        "on the index, LIMIT 20 + count(*). The cached browse line reuses facet counts; the "
+        "median ratios leave it out."
     )
     print(json.dumps({"entries": args.entries, "runs": args.runs}))
 

@@ -128,3 +128,41 @@ def test_search_interface_shape(client: TestClient, org: Org) -> None:
     assert r.json()["total"] == 2 and r.json()["next_cursor"]
     r = client.get("/api/v1/catalog/entries?cursor=garbage", headers=officer)
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_cursor"
+
+
+def test_facet_counts_follow_every_change(client: TestClient, org: Org) -> None:
+    """Facet counts are cached per data version: each change shows at once, nothing stale."""
+    officer = bearer(client, "xn_officer")
+    operator = bearer(client, "operator")
+    reader = bearer(client, "hx_officer")
+
+    def share_counts() -> dict[str, int]:
+        body = client.get("/api/v1/catalog/entries", headers=reader).json()
+        return {f["value"]: f["count"] for f in body["facets"]["share_type"]}
+
+    assert share_counts() == {}
+    created = client.post(
+        "/api/v1/catalog/entries",
+        json={"classification_code": CLASS_CODE, **content()},
+        headers=officer,
+    ).json()
+    code = created["resource_code"]
+    client.post(f"/api/v1/catalog/entries/{code}/submit", headers=officer)
+    assert share_counts() == {}  # not yet published: invisible to another department
+    client.post(f"/api/v1/catalog/entries/{code}/publish", json={}, headers=operator)
+    assert share_counts() == {"conditional": 1}
+    assert share_counts() == {"conditional": 1}  # the cached answer is the same answer
+    client.post(f"/api/v1/catalog/entries/{code}/versions", json={}, headers=officer)
+    client.put(
+        f"/api/v1/catalog/entries/{code}",
+        json=content(share_type="unconditional", share_condition=None),
+        headers=officer,
+    )
+    client.post(f"/api/v1/catalog/entries/{code}/submit", headers=officer)
+    assert share_counts() == {"conditional": 1}  # readers still see version 1
+    client.post(f"/api/v1/catalog/entries/{code}/publish", json={}, headers=operator)
+    assert share_counts() == {"unconditional": 1}
+    client.post(
+        f"/api/v1/catalog/entries/{code}/withdraw", json={"reason": "停用"}, headers=officer
+    )
+    assert share_counts() == {}

@@ -37,8 +37,9 @@ from sqlalchemy.orm import Session, raiseload
 
 from govdata.catalog import vocab
 from govdata.catalog.access import visibility_clause
+from govdata.catalog.facet_cache import FACET_CACHE, facet_key
 from govdata.catalog.models import CatalogClass, CatalogEntry, SearchDoc
-from govdata.catalog.schemas import EntrySummary, FacetValue, ProviderRef, SearchResult
+from govdata.catalog.schemas import FacetValue, SearchResult
 from govdata.catalog.search_text import (
     expand,
     fts5_query,
@@ -49,6 +50,7 @@ from govdata.catalog.search_text import (
     reindex_all,
     tokens,
 )
+from govdata.catalog.summaries import summary_out
 from govdata.core.errors import InvalidInput
 from govdata.core.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from govdata.identity import queries as org
@@ -506,35 +508,6 @@ def _cursor_after(sort: str, last: CatalogEntry, offset: int, limit: int) -> str
     return encode_cursor(["code", last.resource_code])
 
 
-def summary(entry: CatalogEntry) -> EntrySummary:
-    """An entry as lists show it, from its own (denormalised) columns."""
-    return EntrySummary(
-        id=entry.id,
-        resource_code=entry.resource_code,
-        name=entry.name,
-        provider=ProviderRef(
-            id=entry.provider_department_id,
-            code=entry.provider_code,
-            name=entry.provider_name,
-            credit_code=entry.provider_credit_code,
-            region_code=entry.region_code,
-        ),
-        class_code=entry.class_code,
-        category=entry.category,
-        share_type=entry.share_type,
-        open_type=entry.open_type,
-        grade=entry.grade,
-        format=entry.format,
-        update_cycle=entry.update_cycle,
-        status=entry.status,
-        working_status=entry.working_status,
-        origin=entry.origin,
-        item_count=entry.item_count,
-        published_at=entry.published_at,
-        updated_at=entry.updated_at,
-    )
-
-
 def search_entries(ctx: ActionContext, params: SearchParams) -> SearchResult:
     """Search the catalog: the entries the caller may see, ranked, with facet counts.
 
@@ -557,7 +530,12 @@ def search_entries(ctx: ActionContext, params: SearchParams) -> SearchResult:
         sort = "updated"  # nothing to rank by
     after = _keyset(sort, params.cursor)
 
-    total, raw = _count_facets(ctx, params, match)
+    key = facet_key(ctx, params.model_dump(exclude={"q", "sort", "limit", "cursor"}), q)
+    counted = FACET_CACHE.get(key)
+    if counted is None:
+        counted = _count_facets(ctx, params, match)
+        FACET_CACHE.put(key, counted)
+    total, raw = counted
     facets = _facet_out(ctx, params, raw)
 
     # Order ids only: the sort then carries a few bytes per match, not whole rows.
@@ -578,5 +556,5 @@ def search_entries(ctx: ActionContext, params: SearchParams) -> SearchResult:
         rows = rows[: params.limit]
         next_cursor = _cursor_after(sort, rows[-1], offset, params.limit)
     return SearchResult(
-        items=[summary(r) for r in rows], total=total, facets=facets, next_cursor=next_cursor
+        items=[summary_out(r) for r in rows], total=total, facets=facets, next_cursor=next_cursor
     )

@@ -13,16 +13,16 @@ from govdata.catalog.models import CatalogClass, CatalogEntry, EntryEvent, Entry
 from govdata.catalog.schemas import (
     EntryContent,
     EntryOut,
-    EntrySummary,
     EventOut,
     Finding,
     ItemIn,
     ItemOut,
-    ProviderRef,
     VersionOut,
     VersionRef,
 )
+from govdata.catalog.summaries import summary_out
 from govdata.catalog.vocab import EDITABLE, EntryStatus, VersionStatus
+from govdata.core.clock import now
 from govdata.core.errors import InvalidInput, NotFound
 from govdata.identity import queries as org
 from govdata.notifications.actions import Message, notify
@@ -220,6 +220,9 @@ def sync_entry(s: Session, entry: CatalogEntry, *, reindex: bool) -> None:
     entry.format = version.format
     entry.update_cycle = version.update_cycle
     entry.item_count = len(version.items)
+    # Always, even when no copied field changed: "recently updated" order and the search's
+    # facet cache both key on it.
+    entry.updated_at = now()
     s.flush()
     if reindex:
         search.index_entry(s, entry, version)
@@ -281,38 +284,6 @@ def reviewers(s: Session, entry: CatalogEntry) -> list[str]:
 
 def department_officers(s: Session, entry: CatalogEntry) -> list[str]:
     return org.users_covering(s, {Role.DEPT_OFFICER}, entry_scope(entry))
-
-
-def summary_out(entry: CatalogEntry) -> EntrySummary:
-    return EntrySummary(
-        id=entry.id,
-        resource_code=entry.resource_code,
-        name=entry.name,
-        provider=provider_ref(entry),
-        class_code=entry.class_code,
-        category=entry.category,
-        share_type=entry.share_type,
-        open_type=entry.open_type,
-        grade=entry.grade,
-        format=entry.format,
-        update_cycle=entry.update_cycle,
-        status=entry.status,
-        working_status=entry.working_status,
-        origin=entry.origin,
-        item_count=entry.item_count,
-        published_at=entry.published_at,
-        updated_at=entry.updated_at,
-    )
-
-
-def provider_ref(entry: CatalogEntry) -> ProviderRef:
-    return ProviderRef(
-        id=entry.provider_department_id,
-        code=entry.provider_code,
-        name=entry.provider_name,
-        credit_code=entry.provider_credit_code,
-        region_code=entry.region_code,
-    )
 
 
 def version_out(version: EntryVersion) -> VersionOut:

@@ -16,7 +16,6 @@ from govdata.catalog.actions._common import (
     provider,
     record,
     sees_working,
-    summary_out,
     sync_entry,
     version_out,
     visible_entry,
@@ -24,6 +23,7 @@ from govdata.catalog.actions._common import (
 )
 from govdata.catalog.models import CatalogClass, CatalogEntry, CodeSequence, EntryVersion
 from govdata.catalog.schemas import EntryCreate, EntryOut, EntryPage, EntryUpdate, VersionOut
+from govdata.catalog.summaries import summary_out
 from govdata.catalog.vocab import EDITABLE, EntryStatus, Origin, VersionStatus
 from govdata.core.errors import Conflict, InvalidInput, NotFound
 from govdata.core.pagination import paginate

@@ -1,0 +1,63 @@
+"""A per-process cache of search facet counts, keyed so that a data change invalidates it."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from govdata.catalog.models import CatalogEntry, Synonym
+from govdata.security.context import ActionContext
+
+FacetCounts = tuple[int, dict[str, list[tuple[str, str | None, int]]]]
+
+
+class FacetCache:
+    """Facet counts of recent searches, per process.
+
+    Counting is the costly part of a search (a scan of every match per facet);
+    paging through results and reopening the catalog home repeat the same count.
+    Keys carry the catalog's data version, so any change to an entry or a synonym
+    makes older counts unreachable rather than wrong.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._items: OrderedDict[Hashable, FacetCounts] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> FacetCounts | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def put(self, key: Hashable, value: FacetCounts) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+FACET_CACHE = FacetCache()
+
+
+def facet_key(ctx: ActionContext, filters: dict[str, Any], q: str | None) -> Hashable:
+    """What decides a search's facet counts: store, data version, reader, query, filters."""
+    s = ctx.session
+    # Every change to an entry bumps its updated_at (sync_entry); synonyms change q's meaning.
+    entries = s.execute(select(func.count(), func.max(CatalogEntry.updated_at))).one()
+    synonyms = s.execute(select(func.count(), func.max(Synonym.updated_at))).one()
+    actor = ctx.actor
+    who = (actor.kind, actor.department_id, frozenset(actor.grants), actor.token_scopes)
+    what = tuple((k, tuple(v)) for k, v in sorted(filters.items()))
+    return (str(s.get_bind().engine.url), tuple(entries), tuple(synonyms), who, q, what)
