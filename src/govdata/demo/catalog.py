@@ -22,10 +22,9 @@ from govdata.core.db import Database
 from govdata.demo.catalog_plan import REVISION_NOTE, Planned, plan_catalog, revision
 from govdata.demo.departments import all_departments
 from govdata.demo.divisions import PREFECTURES
-from govdata.identity import actions as identity
+from govdata.identity import queries as org
 from govdata.security.context import ActionContext, Caller
 from govdata.security.context_types import SYSTEM, Actor
-from govdata.security.permissions import RoleGrant
 
 # (departments done, departments in all)
 CatalogProgress = Callable[[int, int], None]
@@ -33,29 +32,10 @@ PUBLISH_COMMENT = "符合编目要求，同意发布。"
 
 
 def _actor(ctx: ActionContext, username: str) -> Actor:
-    """The demo user as an actor, built from what the identity actions tell about them."""
-    user = identity.get_user_by_username(ctx, username)
-    paths: dict[str, str] = {}
-    grants = []
-    for role in user.roles:
-        path = None
-        if role.region_code is not None:
-            if role.region_code not in paths:
-                paths[role.region_code] = identity.get_region(ctx, role.region_code).path
-            path = paths[role.region_code]
-        grants.append(RoleGrant(role.role, region_path=path, department_id=role.department_id))
-    region_path = None
-    if user.department_code is not None:
-        region_path = identity.get_department_by_code(ctx, user.department_code).region_path
-    return Actor(
-        kind="user",
-        id=user.id,
-        name=user.username,
-        grants=tuple(grants),
-        department_id=user.department_id,
-        region_path=region_path,
-        locale=user.locale,
-    )
+    actor = org.actor_for_username(ctx.session, username)
+    if actor is None:
+        raise LookupError(f"demo user {username} is missing")
+    return actor
 
 
 def _reviewer_names() -> dict[str, str]:

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govdata.identity.auth import actor_for_user
 from govdata.identity.models import Department, Region, RoleAssignment, User
+from govdata.security.context_types import Actor
 from govdata.security.permissions import Role, Scope
 
 
@@ -79,3 +81,9 @@ def users_covering(s: Session, roles: set[Role], target: Scope) -> list[str]:
         if covers and user_id not in found:
             found.append(user_id)
     return found
+
+
+def actor_for_username(s: Session, username: str) -> Actor | None:
+    """The actor a user acts as once signed in (for work done on their behalf, e.g. seeding)."""
+    user = s.scalars(select(User).where(User.username == username)).one_or_none()
+    return None if user is None else actor_for_user(user)
