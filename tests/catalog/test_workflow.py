@@ -276,3 +276,91 @@ def test_classification_tree_is_seeded_and_editable(org: Org) -> None:
         actions.update_class(ctx, "101901", ClassUpdate(is_active=False))
     with pytest.raises(InvalidInput), org.as_("xn_officer").act() as ctx:
         actions.create_entry(ctx, _create(classification_code="101901"))
+
+
+# Who may make each transition, from the state it starts in: "ok", "denied" (403) or
+# "hidden" (404: the entry is not theirs to see in that state). Without the permission at all
+# (auditor, a reviewer asked to edit) the refusal comes before the entry is looked up.
+USERS = ("xn_officer", "hx_officer", "xn_clerk", "operator", "xn_admin", "hx_admin", "auditor")
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "update": {
+        "xn_officer": "ok", "hx_officer": "hidden", "xn_clerk": "denied", "operator": "ok",
+        "xn_admin": "denied", "hx_admin": "denied", "auditor": "denied",
+    },
+    "submit": {
+        "xn_officer": "ok", "hx_officer": "hidden", "xn_clerk": "denied", "operator": "ok",
+        "xn_admin": "denied", "hx_admin": "denied", "auditor": "denied",
+    },
+    "return": {
+        "xn_officer": "denied", "hx_officer": "hidden", "xn_clerk": "denied", "operator": "ok",
+        "xn_admin": "ok", "hx_admin": "hidden", "auditor": "hidden",
+    },
+    "publish": {
+        "xn_officer": "denied", "hx_officer": "hidden", "xn_clerk": "denied", "operator": "ok",
+        "xn_admin": "ok", "hx_admin": "hidden", "auditor": "hidden",
+    },
+    "withdraw": {
+        "xn_officer": "ok", "hx_officer": "denied", "xn_clerk": "denied", "operator": "ok",
+        "xn_admin": "ok", "hx_admin": "denied", "auditor": "denied",
+    },
+    "new_version": {
+        "xn_officer": "ok", "hx_officer": "denied", "xn_clerk": "denied", "operator": "ok",
+        "xn_admin": "denied", "hx_admin": "denied", "auditor": "denied",
+    },
+}  # fmt: skip
+
+
+def _in_state(org: Org, state: str) -> str:
+    entry = new_entry(org, "xn_officer")
+    if state in ("submitted", "published"):
+        with org.as_("xn_officer").act() as ctx:
+            actions.submit_entry(ctx, entry.id)
+    if state == "published":
+        with org.as_("operator").act() as ctx:
+            actions.publish_entry(ctx, entry.id, PublishRequest())
+    return entry.id
+
+
+STARTS = {
+    "update": "draft",
+    "submit": "draft",
+    "return": "submitted",
+    "publish": "submitted",
+    "withdraw": "published",
+    "new_version": "published",
+}
+
+
+def _do(org: Org, user: str, transition: str, entry_id: str) -> None:
+    with org.as_(user).act() as ctx:
+        if transition == "update":
+            actions.update_entry(ctx, entry_id, EntryUpdate(**content(name="改")))
+        elif transition == "submit":
+            actions.submit_entry(ctx, entry_id)
+        elif transition == "return":
+            actions.return_entry(ctx, entry_id, ReturnRequest(reasons={"name": "请改"}))
+        elif transition == "publish":
+            actions.publish_entry(ctx, entry_id, PublishRequest())
+        elif transition == "withdraw":
+            actions.withdraw_entry(ctx, entry_id, WithdrawRequest(reason="停用"))
+        else:
+            actions.new_version(ctx, entry_id, NewVersion())
+
+
+@pytest.mark.parametrize("transition", sorted(TRANSITIONS))
+def test_transition_by_role(org: Org, transition: str) -> None:
+    outcomes = {}
+    for user in USERS:
+        entry_id = _in_state(org, STARTS[transition])
+        try:
+            _do(org, user, transition, entry_id)
+            outcomes[user] = "ok"
+        except PermissionDenied:
+            outcomes[user] = "denied"
+        except NotFound:
+            outcomes[user] = "hidden"
+    assert outcomes == TRANSITIONS[transition]
+    # Every refusal is itself audited.
+    denials = audit_rows(org.db, "catalog.edit") + audit_rows(org.db, "catalog.review")
+    refused = sum(1 for o in outcomes.values() if o == "denied")
+    assert len(denials) == refused and all(r["outcome"] == "denied" for r in denials)
