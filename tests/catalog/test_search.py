@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from govdata.app import create_app
@@ -570,3 +573,20 @@ def test_index_text_keeps_dictionary_words_inside_words(tmp_path: Path) -> None:
     assert search.tokens("户籍、Ａbc-12") == ["户籍", "abc", "12"]
     text = search.index_text("住房公积金缴存")
     assert set(text.split()) >= {"住房", "公积金", "缴存", "公积"}
+
+
+@examples(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    q=st.lists(
+        st.sampled_from(
+            [*"户籍低保\"'*()-:^+~/\\%_&|!,，。 ", "NEAR", "AND", "OR", "NOT", "营业执照"]
+        ),
+        max_size=12,
+    ).map("".join)
+)
+def test_any_query_text_is_searched_not_parsed(world: World, q: str) -> None:
+    """FTS syntax in user input (quotes, NEAR, AND, *, ^, :) is text to find, never an error."""
+    keys, result = world.search("xn_clerk", q=q)
+    assert result.total == len(keys) or result.next_cursor is not None
