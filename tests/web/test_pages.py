@@ -38,7 +38,8 @@ BASE = {"/workbench", "/notifications"}
             | ADMIN
             | CATALOG_READ
             | CATALOG_EDIT
-            | {"/admin/credentials", "/jobs", "/catalog/review"},
+            | {"/admin/credentials", "/jobs", "/catalog/review"}
+            | {"/catalog/admin/classes", "/catalog/admin/synonyms"},
         ),
         ("officer1", BASE | ADMIN | CATALOG_READ | CATALOG_EDIT | {"/admin/credentials", "/jobs"}),
         ("deptuser1", BASE | {"/admin/regions", "/admin/departments"} | CATALOG_READ),

@@ -66,6 +66,12 @@ NOTICES: dict[str, str] = {
     "entry_withdrawn": N_("Entry withdrawn from the catalog."),
     "entry_version_opened": N_("A new version was opened as a draft."),
     "notifications_read": N_("All notifications marked as read."),
+    "class_created": N_("Classification node added."),
+    "class_updated": N_("Classification node updated."),
+    "class_deactivated": N_("Classification node deactivated."),
+    "class_reactivated": N_("Classification node reactivated."),
+    "synonyms_saved": N_("Synonyms saved."),
+    "synonyms_deleted": N_("Synonyms deleted."),
 }
 
 
@@ -99,6 +105,15 @@ NAVIGATION: tuple[NavSection, ...] = (
             NavItem("/catalog/mine", N_("My department's catalog"), "file", Perm.CATALOG_EDIT),
             NavItem("/catalog/review", N_("Review queue"), "shield", Perm.CATALOG_REVIEW),
             NavItem("/catalog/import", N_("Bulk import"), "plus", Perm.CATALOG_EDIT),
+            NavItem(
+                "/catalog/admin/classes",
+                N_("Classification management"),
+                "map",
+                Perm.CATALOG_MANAGE,
+            ),
+            NavItem(
+                "/catalog/admin/synonyms", N_("Search synonyms"), "search", Perm.CATALOG_MANAGE
+            ),
             NavItem("/standards/data-elements", N_("Data elements"), "key", Perm.STANDARD_READ),
             NavItem("/standards/code-sets", N_("Code sets"), "grid", Perm.STANDARD_READ),
         ),

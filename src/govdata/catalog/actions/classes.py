@@ -55,9 +55,10 @@ def create_class(ctx: ActionContext, data: ClassCreate) -> ClassOut:
         )
     low, high = SEGMENT_DIGITS[level]
     if not low <= len(data.segment) <= high:
+        digits = str(low) if low == high else f"{low}–{high}"
         raise InvalidInput(
-            f"该级分类代码应为 {low}–{high} 位数字",
-            f"A segment at this level has {low}–{high} digits",
+            f"该级分类代码应为 {digits} 位数字",
+            f"A segment at this level has {digits} digits",
             code="invalid_segment",
         )
     code = parent.code + data.segment
