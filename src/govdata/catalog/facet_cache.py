@@ -7,10 +7,14 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from govdata.catalog.models import CatalogEntry, Synonym
+from govdata.catalog.models import CatalogGeneration
 from govdata.security.context import ActionContext
+
+# Session flag: this transaction changed the catalog.
+CHANGED = "catalog_changed"
 
 FacetCounts = tuple[int, dict[str, list[tuple[str, str | None, int]]]]
 
@@ -20,8 +24,8 @@ class FacetCache:
 
     Counting is the costly part of a search (a scan of every match per facet);
     paging through results and reopening the catalog home repeat the same count.
-    Keys carry the catalog's data version, so any change to an entry or a synonym
-    makes older counts unreachable rather than wrong.
+    Keys carry the catalog's generation, so any committed change to an entry or a
+    synonym makes older counts unreachable rather than wrong.
     """
 
     def __init__(self, size: int = 256) -> None:
@@ -51,13 +55,25 @@ class FacetCache:
 FACET_CACHE = FacetCache()
 
 
-def facet_key(ctx: ActionContext, filters: dict[str, Any], q: str | None) -> Hashable:
-    """What decides a search's facet counts: store, data version, reader, query, filters."""
+def bump(s: Session) -> None:
+    """Record a change to what search shows; call inside the changing transaction."""
+    s.execute(update(CatalogGeneration).values(value=CatalogGeneration.value + 1))
+    s.info[CHANGED] = True
+
+
+def facet_key(ctx: ActionContext, filters: dict[str, Any], q: str | None) -> Hashable | None:
+    """What decides a search's facet counts: store, generation, reader, query, filters.
+
+    None (do not cache) inside a transaction that changed the catalog itself: its
+    counts include writes that may still roll back.
+    """
     s = ctx.session
-    # Every change to an entry bumps its updated_at (sync_entry); synonyms change q's meaning.
-    entries = s.execute(select(func.count(), func.max(CatalogEntry.updated_at))).one()
-    synonyms = s.execute(select(func.count(), func.max(Synonym.updated_at))).one()
+    if s.info.get(CHANGED):
+        return None
+    # Read before the counts: on PostgreSQL each statement sees the latest commits, so the
+    # counts are at least as new as the generation they are filed under.
+    generation = tuple(s.execute(select(CatalogGeneration.epoch, CatalogGeneration.value)).one())
     actor = ctx.actor
     who = (actor.kind, actor.department_id, frozenset(actor.grants), actor.token_scopes)
     what = tuple((k, tuple(v)) for k, v in sorted(filters.items()))
-    return (str(s.get_bind().engine.url), tuple(entries), tuple(synonyms), who, q, what)
+    return (str(s.get_bind().engine.url), generation, who, q, what)

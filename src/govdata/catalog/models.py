@@ -192,6 +192,22 @@ class Synonym(IdMixin, TimestampMixin, Base):
     synonyms: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
+class CatalogGeneration(Base):
+    """One row counting committed changes to what search shows (entries, synonyms).
+
+    Caches of search results key on it. Every change bumps it inside its own
+    transaction, so the number moves exactly when the change commits; on
+    PostgreSQL the row lock orders catalog writers, which are few and short.
+    """
+
+    __tablename__ = "catalog_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # Set once when the store is created: a store rebuilt under the same URL starts anew.
+    epoch: Mapped[str] = mapped_column(String(36))
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class SearchDoc(Base):
     """Segmented text of an entry for full-text search (jieba tokens joined by spaces).
 

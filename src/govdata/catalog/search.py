@@ -531,10 +531,11 @@ def search_entries(ctx: ActionContext, params: SearchParams) -> SearchResult:
     after = _keyset(sort, params.cursor)
 
     key = facet_key(ctx, params.model_dump(exclude={"q", "sort", "limit", "cursor"}), q)
-    counted = FACET_CACHE.get(key)
+    counted = FACET_CACHE.get(key) if key is not None else None
     if counted is None:
         counted = _count_facets(ctx, params, match)
-        FACET_CACHE.put(key, counted)
+        if key is not None:
+            FACET_CACHE.put(key, counted)
     total, raw = counted
     facets = _facet_out(ctx, params, raw)
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govdata.catalog.facet_cache import bump
 from govdata.catalog.models import Synonym
 from govdata.core.errors import InvalidInput, NotFound
 from govdata.security.context import ActionContext
@@ -105,6 +106,7 @@ def set_synonyms(ctx: ActionContext, data: SynonymIn) -> SynonymOut:
     else:
         row.synonyms = synonyms
     ctx.session.flush()
+    bump(ctx.session)
     ctx.audit(
         "catalog.synonym_set",
         target_type="synonym",
@@ -125,6 +127,7 @@ def delete_synonym(ctx: ActionContext, term: str) -> None:
     details = {"term": row.term, "synonyms": list(row.synonyms)}
     ctx.session.delete(row)
     ctx.session.flush()
+    bump(ctx.session)
     ctx.audit("catalog.synonym_delete", target_type="synonym", target_id=row.id, details=details)
 
 
@@ -140,4 +143,6 @@ def seed_default_synonyms(session: Session) -> int:
             session.add(Synonym(term=term, synonyms=list(synonyms)))
             added += 1
     session.flush()
+    if added:
+        bump(session)
     return added

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from govdata.catalog import search
+from govdata.catalog import facet_cache, search
 from govdata.catalog.access import entry_scope, is_visible
 from govdata.catalog.models import CatalogClass, CatalogEntry, EntryEvent, EntryItem, EntryVersion
 from govdata.catalog.schemas import (
@@ -220,10 +220,10 @@ def sync_entry(s: Session, entry: CatalogEntry, *, reindex: bool) -> None:
     entry.format = version.format
     entry.update_cycle = version.update_cycle
     entry.item_count = len(version.items)
-    # Always, even when no copied field changed: "recently updated" order and the search's
-    # facet cache both key on it.
+    # Always, even when no copied field changed: "recently updated" order follows it.
     entry.updated_at = now()
     s.flush()
+    facet_cache.bump(s)
     if reindex:
         search.index_entry(s, entry, version)
 

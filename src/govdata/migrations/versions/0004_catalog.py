@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from govdata.core.db import UTCDateTime
+from govdata.core.ids import new_id
 
 revision = "0004_catalog"
 down_revision = "0003_jobs"
@@ -63,6 +64,14 @@ def _drop_fts() -> None:
 
 
 def upgrade() -> None:
+    generation = op.create_table(
+        "catalog_generation",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("epoch", sa.String(36), nullable=False),
+        sa.Column("value", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_catalog_generation"),
+    )
+    op.bulk_insert(generation, [{"id": 1, "epoch": new_id(), "value": 0}])
     op.create_table(
         "catalog_classes",
         sa.Column("code", sa.String(length=32), nullable=False),
@@ -393,6 +402,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _drop_fts()
+    op.drop_table("catalog_generation")
     op.drop_table("catalog_items")
     op.drop_table("notifications")
     op.drop_table("catalog_versions")
