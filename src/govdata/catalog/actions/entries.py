@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from govdata.catalog.access import review_clause
 from govdata.catalog.actions._common import (
+    PUBLIC_VERSION_STATUSES,
     class_by_code,
     content_of,
     entry_out,
@@ -215,11 +216,7 @@ def get_version(ctx: ActionContext, ref: str, version_no: int) -> VersionOut:
             EntryVersion.entry_id == entry.id, EntryVersion.version_no == version_no
         )
     ).one_or_none()
-    hidden = version is not None and version.status not in (
-        VersionStatus.PUBLISHED,
-        VersionStatus.SUPERSEDED,
-        VersionStatus.WITHDRAWN,
-    )
+    hidden = version is not None and version.status not in PUBLIC_VERSION_STATUSES
     if version is None or (hidden and not sees_working(ctx, entry)):
         raise NotFound("版本不存在", "Version not found", code="version_not_found")
     return version_out(version)
