@@ -10,6 +10,7 @@ from rich.console import Console
 
 from govdata.config import Settings
 from govdata.core.db import Database
+from govdata.catalog import cli as catalog_cli
 from govdata.core.jobs import cli as jobs_cli
 from govdata.demo import cli as demo_cli
 from govdata.identity import cli as identity_cli
@@ -71,6 +72,7 @@ app.command("demo")(demo_cli.demo)
 app.add_typer(identity_cli.user_app, name="user")
 app.add_typer(identity_cli.token_app, name="token")
 app.add_typer(jobs_cli.jobs_app, name="jobs")
+app.add_typer(catalog_cli.catalog_app, name="catalog")
 
 
 def main() -> None:

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, raiseload
 
 from govdata.catalog import vocab
 from govdata.catalog.access import visibility_clause
-from govdata.catalog.facet_cache import FACET_CACHE, facet_key
+from govdata.catalog.facet_cache import FACET_CACHE, bump, facet_key
 from govdata.catalog.models import CatalogClass, CatalogEntry, SearchDoc
 from govdata.catalog.schemas import FacetValue, SearchResult
 from govdata.catalog.search_text import (
@@ -559,3 +559,13 @@ def search_entries(ctx: ActionContext, params: SearchParams) -> SearchResult:
     return SearchResult(
         items=[summary_out(r) for r in rows], total=total, facets=facets, next_cursor=next_cursor
     )
+
+
+def rebuild_search_index(ctx: ActionContext) -> int:
+    """Re-segment every entry's search text, e.g. after the jieba dictionary or the
+    government term list changed. Needs ``catalog.manage``; returns the entries indexed."""
+    ctx.require(Perm.CATALOG_MANAGE)
+    count = reindex_all(ctx.session)
+    bump(ctx.session)
+    ctx.audit("catalog.reindex", target_type="catalog", row_count=count)
+    return count
