@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from govdata.catalog import cli as catalog_cli
 from govdata.config import Settings
 from govdata.core.db import Database
-from govdata.catalog import cli as catalog_cli
 from govdata.core.jobs import cli as jobs_cli
 from govdata.demo import cli as demo_cli
 from govdata.identity import cli as identity_cli
