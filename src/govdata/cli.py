@@ -14,6 +14,7 @@ from govdata.core.db import Database
 from govdata.core.jobs import cli as jobs_cli
 from govdata.demo import cli as demo_cli
 from govdata.identity import cli as identity_cli
+from govdata.lake import cli as lake_cli
 
 app = typer.Typer(help="GovData 一体化政务大数据平台", no_args_is_help=True)
 console = Console()
@@ -72,6 +73,7 @@ app.command("demo")(demo_cli.demo)
 app.add_typer(identity_cli.user_app, name="user")
 app.add_typer(identity_cli.token_app, name="token")
 app.add_typer(jobs_cli.jobs_app, name="jobs")
+app.add_typer(lake_cli.lake_app, name="lake")
 app.add_typer(catalog_cli.catalog_app, name="catalog")
 
 

@@ -45,11 +45,19 @@ class Settings(BaseSettings):
     job_handler_modules: str = ""
     embedded_worker: bool = True
 
+    # Delta Lake tables; empty means <data_dir>/lake. Production may point it at a bigger disk.
+    lake_root: Path | None = None
+
     @property
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'govdata.db').resolve()}"
+
+    @property
+    def lake_dir(self) -> Path:
+        """Folder holding the Delta Lake tables (see docs/lake.md)."""
+        return self.lake_root if self.lake_root is not None else self.data_dir / "lake"
 
     def resolved_secret_key(self) -> str:
         """The signing key: from the environment, else a key file kept in the data directory."""

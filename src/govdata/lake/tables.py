@@ -1,0 +1,580 @@
+"""Delta Lake tables under one folder: write, merge, delete, read, time travel, change feed.
+
+Every operation takes and returns Arrow (tables or record-batch readers), so a large load
+streams through in batches and never becomes Python row objects. Every write is exactly one
+Delta commit: readers see the version before or the version after, never a half table, and
+the commit history is the exchange log (see docs/lake.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import (
+    CommitFailedError,
+    DeltaError,
+    SchemaMismatchError,
+    TableNotFoundError,
+)
+
+from govdata.config import Settings
+from govdata.core.errors import Conflict, GovDataError, InvalidInput, NotFound
+from govdata.lake.names import TableName, parse_table_name
+
+ArrowData: TypeAlias = "pa.Table | pa.RecordBatch | pa.RecordBatchReader"
+
+CDF_CONFIG = "delta.enableChangeDataFeed"
+# Custom table property linking a lake table to the catalog entry whose data it holds.
+ENTRY_KEY = "govdata.entry_id"
+
+DEFAULT_RETENTION = timedelta(days=7)
+MIN_RETENTION = timedelta(days=1)
+
+_VIEW_TYPES = {pa.string_view(): pa.string(), pa.binary_view(): pa.binary()}
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """What ``Lake.info`` reports about one table."""
+
+    name: str
+    version: int
+    num_rows: int
+    # Bytes of the files making up the current version; ``disk_bytes`` adds old versions
+    # and the log, i.e. what vacuum could reclaim plus what it must keep.
+    size_bytes: int
+    disk_bytes: int
+    schema: pa.Schema
+    entry_id: str | None
+    description: str | None
+    configuration: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The version a write committed and the row counts delta-rs reported for it."""
+
+    version: int
+    metrics: dict[str, Any]
+
+
+def _plain_types(schema: pa.Schema) -> pa.Schema:
+    """The schema with string/binary *views* replaced by ordinary string/binary.
+
+    delta-rs hands out view types from its change feed; many Arrow kernels (``take``,
+    ``sort``) and consumers do not handle them yet, so callers always get plain types.
+    """
+    return pa.schema(
+        [f.with_type(_VIEW_TYPES.get(f.type, f.type)) for f in schema], metadata=schema.metadata
+    )
+
+
+def _as_reader(data: ArrowData) -> pa.RecordBatchReader:
+    if isinstance(data, pa.RecordBatchReader):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    return pa.RecordBatchReader.from_batches(data.schema, data.to_batches())
+
+
+def _plain_reader(reader: Any) -> pa.RecordBatchReader:
+    """Any Arrow stream (delta-rs returns arro3 readers) as a pyarrow reader of plain types."""
+    source = pa.RecordBatchReader.from_stream(reader)
+    target = _plain_types(source.schema)
+    if target == source.schema:
+        return source
+    return pa.RecordBatchReader.from_batches(target, (b.cast(target) for b in source))
+
+
+def _schema_mismatch(table: TableName, detail: str) -> InvalidInput:
+    return InvalidInput(
+        f"写入湖表 {table} 的数据结构与表结构不一致：{detail}",
+        f"Data written to lake table {table} does not match its schema: {detail}",
+        code="lake_schema_mismatch",
+        details={"table": str(table), "reason": detail},
+    )
+
+
+class _Conformed:
+    """A reader of ``data`` cast batch by batch to ``schema``.
+
+    Casting here rather than letting delta-rs do it gives a precise message; because the
+    cast runs while delta-rs consumes the stream, a bad batch late in a large load aborts
+    the write before its commit, so the table stays at its last version.
+    """
+
+    def __init__(self, table: TableName, data: ArrowData, schema: pa.Schema) -> None:
+        self.table = table
+        self.source = _as_reader(data)
+        self.schema = schema
+        self.error: GovDataError | None = None
+        have = set(self.source.schema.names)
+        want = set(schema.names)
+        if have != want:
+            missing = sorted(want - have)
+            extra = sorted(have - want)
+            raise _schema_mismatch(table, f"missing columns {missing}, unknown columns {extra}")
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        for batch in self.source:
+            try:
+                yield batch.select(self.schema.names).cast(self.schema, safe=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+                self.error = _schema_mismatch(self.table, str(exc))
+                raise
+
+    def reader(self) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(self.schema, self._batches())
+
+
+def _quote(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+class Lake:
+    """The Delta tables of one node, rooted at ``root`` (``Settings.lake_dir``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lake:
+        return cls(settings.lake_dir)
+
+    # -- naming and lookup -------------------------------------------------------------
+
+    def path(self, name: str | TableName) -> Path:
+        table = name if isinstance(name, TableName) else parse_table_name(name)
+        return self.root / table.schema / table.name
+
+    def exists(self, name: str | TableName) -> bool:
+        return DeltaTable.is_deltatable(str(self.path(name)))
+
+    def list_tables(self) -> list[str]:
+        """Every lake table as ``schema.name``, sorted. Folders that are not tables are skipped."""
+        found: list[str] = []
+        if not self.root.is_dir():
+            return found
+        for schema_dir in sorted(self.root.iterdir()):
+            if not schema_dir.is_dir():
+                continue
+            for table_dir in sorted(schema_dir.iterdir()):
+                full = f"{schema_dir.name}.{table_dir.name}"
+                try:
+                    parse_table_name(full)
+                except InvalidInput:
+                    continue
+                if (table_dir / "_delta_log").is_dir():
+                    found.append(full)
+        return found
+
+    def _open(self, name: str | TableName, version: int | None = None) -> DeltaTable:
+        table = name if isinstance(name, TableName) else parse_table_name(name)
+        path = self.path(table)
+        try:
+            dt = DeltaTable(str(path))
+        except TableNotFoundError as exc:
+            raise NotFound(
+                f"湖表 {table} 不存在",
+                f"Lake table {table} does not exist",
+                code="lake_table_not_found",
+                details={"table": str(table)},
+            ) from exc
+        if version is not None:
+            if version < 0 or version > dt.version():
+                raise NotFound(
+                    f"湖表 {table} 没有版本 {version}（当前版本 {dt.version()}）",
+                    f"Lake table {table} has no version {version} (current {dt.version()})",
+                    code="lake_version_not_found",
+                    details={"table": str(table), "version": version, "current": dt.version()},
+                )
+            dt.load_as_version(version)
+        return dt
+
+    def table(self, name: str | TableName, version: int | None = None) -> DeltaTable:
+        """The underlying ``DeltaTable``, pinned to ``version`` if given.
+
+        A pinned table keeps reading that version after later writes (until vacuum removes
+        its files), which is what lets a long read run while a load replaces the table.
+        """
+        return self._open(name, version)
+
+    # -- writes ------------------------------------------------------------------------
+
+    def create(
+        self,
+        name: str,
+        schema: pa.Schema,
+        *,
+        entry_id: str | None = None,
+        description: str | None = None,
+    ) -> int:
+        """Create an empty table with the change data feed on; returns its version (0)."""
+        table = parse_table_name(name)
+        path = self.path(table)
+        if self.exists(table):
+            raise Conflict(
+                f"湖表 {table} 已存在",
+                f"Lake table {table} already exists",
+                code="lake_table_exists",
+                details={"table": str(table)},
+            )
+        configuration: dict[str, str | None] = {CDF_CONFIG: "true"}
+        if entry_id is not None:
+            configuration[ENTRY_KEY] = entry_id
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            # delta-rs rejects table properties it does not know unless told otherwise;
+            # govdata.* keys are ours and readers of other engines ignore them.
+            dt = DeltaTable.create(
+                str(path),
+                schema,
+                name=str(table),
+                description=description,
+                configuration=configuration,
+                raise_if_key_not_exists=False,
+            )
+        except (DeltaError, pa.ArrowException) as exc:
+            raise InvalidInput(
+                f"无法创建湖表 {table}：{exc}",
+                f"Cannot create lake table {table}: {exc}",
+                code="lake_create_failed",
+                details={"table": str(table)},
+            ) from exc
+        return dt.version()
+
+    def _write(
+        self,
+        name: str,
+        data: ArrowData,
+        mode: str,
+        commit_metadata: Mapping[str, str] | None,
+    ) -> WriteResult:
+        table = parse_table_name(name)
+        dt = self._open(table)
+        conformed = _Conformed(table, data, pa.schema(dt.schema().to_arrow()))
+        try:
+            write_deltalake(
+                dt,
+                conformed.reader(),
+                mode="overwrite" if mode == "overwrite" else "append",
+                commit_properties=_commit(commit_metadata),
+            )
+        except Exception as exc:
+            # delta-rs re-raises errors from our stream (and its own cast errors) as a bare
+            # Exception; either way nothing was committed.
+            raise _write_error(table, conformed.error, exc) from exc
+        dt.update_incremental()
+        return WriteResult(dt.version(), _last_metrics(dt))
+
+    def overwrite(
+        self, name: str, data: ArrowData, *, commit_metadata: Mapping[str, str] | None = None
+    ) -> WriteResult:
+        """Replace the whole content in one commit.
+
+        Readers pinned to the old version keep reading it; new readers see the new content
+        only once the commit lands. A failure leaves the table at its last version.
+        """
+        return self._write(name, data, "overwrite", commit_metadata)
+
+    def append(
+        self, name: str, data: ArrowData, *, commit_metadata: Mapping[str, str] | None = None
+    ) -> WriteResult:
+        """Add rows in one commit."""
+        return self._write(name, data, "append", commit_metadata)
+
+    def merge(
+        self,
+        name: str,
+        data: ArrowData,
+        keys: Sequence[str],
+        *,
+        delete_column: str | None = None,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> WriteResult:
+        """Upsert ``data`` by ``keys`` in one commit: update matched rows, insert the rest.
+
+        With ``delete_column`` (a boolean column of ``data`` that is not stored), source rows
+        where it is true delete the matching target row instead — how a change stream
+        carries deletes. Keys must be unique within ``data``.
+        """
+        table = parse_table_name(name)
+        dt = self._open(table)
+        schema = pa.schema(dt.schema().to_arrow())
+        if not keys:
+            raise InvalidInput(
+                "合并须指定至少一个主键列",
+                "Merge needs at least one key column",
+                code="lake_merge_keys_missing",
+            )
+        unknown = [k for k in keys if k not in schema.names]
+        if unknown:
+            raise InvalidInput(
+                f"合并主键列不在湖表 {table} 中：{unknown}",
+                f"Merge key columns not in lake table {table}: {unknown}",
+                code="lake_merge_keys_unknown",
+                details={"table": str(table), "columns": unknown},
+            )
+        reader = _as_reader(data)
+        if delete_column is not None:
+            if (
+                delete_column not in reader.schema.names
+                or reader.schema.field(delete_column).type != pa.bool_()
+            ):
+                raise _schema_mismatch(table, f"{delete_column} must be boolean")
+            stored = schema.append(pa.field(delete_column, pa.bool_()))
+        else:
+            stored = schema
+        conformed = _Conformed(table, reader, stored)
+
+        on = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in keys)
+        values = {_quote(c): f"s.{_quote(c)}" for c in schema.names}
+        merger = dt.merge(
+            conformed.reader(),
+            on,
+            source_alias="s",
+            target_alias="t",
+            commit_properties=_commit(commit_metadata),
+        )
+        if delete_column is not None:
+            flag = f"s.{_quote(delete_column)}"
+            merger = (
+                merger.when_matched_delete(predicate=flag)
+                .when_matched_update(values, predicate=f"NOT {flag}")
+                .when_not_matched_insert(values, predicate=f"NOT {flag}")
+            )
+        else:
+            merger = merger.when_matched_update(values).when_not_matched_insert(values)
+        try:
+            metrics = merger.execute()
+        except Exception as exc:
+            raise _write_error(table, conformed.error, exc) from exc
+        dt.update_incremental()
+        return WriteResult(dt.version(), dict(metrics))
+
+    def delete(
+        self,
+        name: str,
+        predicate: str,
+        *,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> WriteResult:
+        """Delete the rows matching a Delta SQL ``predicate`` (e.g. ``"id < 10"``) in one commit.
+
+        The predicate is code written by the platform, never user text: it is SQL.
+        """
+        table = parse_table_name(name)
+        dt = self._open(table)
+        try:
+            metrics = dt.delete(predicate, commit_properties=_commit(commit_metadata))
+        except DeltaError as exc:
+            raise InvalidInput(
+                f"湖表 {table} 删除条件无效：{exc}",
+                f"Invalid delete predicate on lake table {table}: {exc}",
+                code="lake_predicate_invalid",
+                details={"table": str(table), "predicate": predicate},
+            ) from exc
+        dt.update_incremental()
+        return WriteResult(dt.version(), dict(metrics))
+
+    # -- reads -------------------------------------------------------------------------
+
+    def dataset(self, name: str | TableName, version: int | None = None) -> pads.Dataset:
+        """The table (at ``version``) as a pyarrow dataset: lazy, projectable, filterable."""
+        return self._open(name, version).to_pyarrow_dataset()
+
+    def scan(
+        self,
+        name: str,
+        *,
+        columns: Sequence[str] | None = None,
+        filter: pc.Expression | None = None,
+        version: int | None = None,
+        batch_size: int = 65_536,
+    ) -> pa.RecordBatchReader:
+        """Stream the table in batches, with projection and filter pushed into the scan."""
+        ds = self.dataset(name, version)
+        _check_columns(name, ds.schema, columns)
+        scanner = ds.scanner(
+            columns=list(columns) if columns is not None else None,
+            filter=filter,
+            batch_size=batch_size,
+        )
+        return scanner.to_reader()
+
+    def read(
+        self,
+        name: str,
+        *,
+        columns: Sequence[str] | None = None,
+        filter: pc.Expression | None = None,
+        version: int | None = None,
+    ) -> pa.Table:
+        """The table (or a past ``version``) as one Arrow table."""
+        return self.scan(name, columns=columns, filter=filter, version=version).read_all()
+
+    def changes(
+        self,
+        name: str,
+        starting_version: int,
+        ending_version: int | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+    ) -> pa.RecordBatchReader:
+        """Row changes committed in versions ``starting_version..ending_version`` (inclusive).
+
+        Each row carries ``_change_type`` (insert, update_preimage, update_postimage,
+        delete), ``_commit_version`` and ``_commit_timestamp``. An overwrite shows as deletes
+        of the old rows and inserts of the new ones.
+        """
+        table = parse_table_name(name)
+        dt = self._open(table)
+        current = dt.version()
+        end = current if ending_version is None else ending_version
+        if starting_version < 0 or starting_version > end or end > current:
+            raise NotFound(
+                f"湖表 {table} 没有版本区间 {starting_version}..{end}（当前版本 {current}）",
+                f"Lake table {table} has no version range {starting_version}..{end} "
+                f"(current {current})",
+                code="lake_version_not_found",
+                details={"table": str(table), "start": starting_version, "end": end},
+            )
+        try:
+            raw = dt.load_cdf(
+                starting_version=starting_version,
+                ending_version=end,
+                columns=list(columns) if columns is not None else None,
+            )
+        except DeltaError as exc:
+            raise InvalidInput(
+                f"无法读取湖表 {table} 的变更：{exc}",
+                f"Cannot read changes of lake table {table}: {exc}",
+                code="lake_changes_unavailable",
+                details={"table": str(table)},
+            ) from exc
+        return _plain_reader(raw)
+
+    def history(self, name: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """Commits, newest first: version, timestamp (ms), operation, metrics, our metadata."""
+        return self._open(name).history(limit)
+
+    def info(self, name: str) -> TableInfo:
+        table = parse_table_name(name)
+        dt = self._open(table)
+        actions = pa.table(dt.get_add_actions(flatten=True))
+        size = sum(actions["size_bytes"].to_pylist())
+        records = actions["num_records"] if "num_records" in actions.column_names else None
+        if records is not None and records.null_count == 0:
+            rows = sum(records.to_pylist())
+        else:
+            # Files written without statistics: count from parquet footers instead.
+            rows = dt.to_pyarrow_dataset().count_rows()
+        meta = dt.metadata()
+        config = dict(meta.configuration)
+        return TableInfo(
+            name=str(table),
+            version=dt.version(),
+            num_rows=int(rows),
+            size_bytes=int(size),
+            disk_bytes=_folder_size(self.path(table)),
+            schema=pa.schema(dt.schema().to_arrow()),
+            entry_id=config.get(ENTRY_KEY),
+            description=meta.description,
+            configuration=config,
+        )
+
+    # -- maintenance -------------------------------------------------------------------
+
+    def vacuum(
+        self,
+        name: str,
+        retention: timedelta = DEFAULT_RETENTION,
+        *,
+        allow_short_retention: bool = False,
+        dry_run: bool = False,
+    ) -> list[str]:
+        """Delete data files no version younger than ``retention`` needs; returns their names.
+
+        Time travel and change-feed reads further back than ``retention`` stop working, and
+        a reader pinned to an older version loses its files. Seven days by default; under
+        one day only with ``allow_short_retention`` (tests, emergency disk recovery).
+        """
+        table = parse_table_name(name)
+        if retention < timedelta(0) or (retention < MIN_RETENTION and not allow_short_retention):
+            raise InvalidInput(
+                f"清理保留期不能短于1天（请求 {retention}）；确需更短请显式允许",
+                f"Vacuum retention cannot be under 1 day (asked {retention}) "
+                "unless explicitly allowed",
+                code="lake_vacuum_retention_too_short",
+                details={"table": str(table), "retention_hours": retention.total_seconds() / 3600},
+            )
+        dt = self._open(table)
+        hours = int(retention.total_seconds() // 3600)
+        # delta-rs enforces its own 7-day floor; our policy above replaces it.
+        return dt.vacuum(
+            retention_hours=hours,
+            dry_run=dry_run,
+            enforce_retention_duration=hours >= DEFAULT_RETENTION.total_seconds() // 3600,
+        )
+
+
+def _commit(metadata: Mapping[str, str] | None) -> CommitProperties | None:
+    # Pipelines put their run id here, so the table history names the run behind each version.
+    return CommitProperties(custom_metadata=dict(metadata)) if metadata else None
+
+
+def _last_metrics(dt: DeltaTable) -> dict[str, Any]:
+    history = dt.history(1)
+    metrics = history[0].get("operationMetrics", {}) if history else {}
+    return dict(metrics)
+
+
+def _write_error(table: TableName, stream_error: GovDataError | None, exc: Exception) -> Exception:
+    if stream_error is not None:
+        return stream_error
+    if isinstance(exc, GovDataError):
+        return exc
+    if isinstance(exc, CommitFailedError):
+        return Conflict(
+            f"湖表 {table} 同时被其他写入修改，本次写入未提交",
+            f"Lake table {table} was changed by a concurrent write; nothing was committed",
+            code="lake_commit_conflict",
+            details={"table": str(table)},
+        )
+    # delta-rs reports its own cast failures as a bare Exception with this prefix.
+    if isinstance(exc, SchemaMismatchError) or str(exc).startswith("Cast error"):
+        return _schema_mismatch(table, str(exc))
+    return InvalidInput(
+        f"写入湖表 {table} 失败，未提交任何变更：{exc}",
+        f"Writing lake table {table} failed; nothing was committed: {exc}",
+        code="lake_write_failed",
+        details={"table": str(table)},
+    )
+
+
+def _check_columns(name: str, schema: pa.Schema, columns: Sequence[str] | None) -> None:
+    unknown = [c for c in columns or () if c not in schema.names]
+    if unknown:
+        raise InvalidInput(
+            f"湖表 {name} 没有列：{unknown}",
+            f"Lake table {name} has no columns {unknown}",
+            code="lake_column_unknown",
+            details={"table": name, "columns": unknown},
+        )
+
+
+def _folder_size(path: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for file in files:
+            total += (Path(dirpath) / file).stat().st_size
+    return total
