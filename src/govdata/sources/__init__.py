@@ -1,0 +1,14 @@
+"""Source connectors: reach a department's system, discover its tables, read them as Arrow."""
+
+from govdata.sources.base import ColumnInfo, Filter, SourceConnector, TableInfo
+from govdata.sources.sql import MariaDBConnector, PostgresConnector, SQLiteConnector
+
+__all__ = [
+    "ColumnInfo",
+    "Filter",
+    "MariaDBConnector",
+    "PostgresConnector",
+    "SQLiteConnector",
+    "SourceConnector",
+    "TableInfo",
+]
