@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from govdata.catalog.access import review_clause
+from govdata.catalog.access import entry_scope, review_clause
 from govdata.catalog.actions._common import (
     PUBLIC_VERSION_STATUSES,
     class_by_code,
@@ -157,7 +157,7 @@ def update_entry(ctx: ActionContext, entry_id: str, data: EntryUpdate) -> EntryO
     ctx.require(Perm.CATALOG_EDIT)
     s = ctx.session
     entry = visible_entry(ctx, entry_id)
-    ctx.require(Perm.CATALOG_EDIT, _scope(entry), target_id=entry.id)
+    ctx.require(Perm.CATALOG_EDIT, entry_scope(entry), target_id=entry.id)
     version = working_version(s, entry)
     if version is None or version.status not in EDITABLE:
         raise Conflict(
@@ -193,10 +193,6 @@ def update_entry(ctx: ActionContext, entry_id: str, data: EntryUpdate) -> EntryO
     sync_entry(s, entry, reindex=entry.published_version_id is None)
     record(ctx, entry, version.version_no, "update", fields=changed, details=details or None)
     return entry_out(ctx, entry)
-
-
-def _scope(entry: CatalogEntry) -> Scope:
-    return Scope(region_path=entry.region_path, department_id=entry.provider_department_id)
 
 
 def get_entry(ctx: ActionContext, ref: str) -> EntryOut:

@@ -107,9 +107,10 @@ def import_form(page: UserPage) -> Response:
 
 @router.get("/catalog/import/template.xlsx")
 def import_template(page: UserPage) -> Response:
-    _require_editor(page)
+    with page.act() as ctx:
+        body = bulk.download_template(ctx)
     return Response(
-        bulk.entry_template(),
+        body,
         media_type=XLSX,
         headers={"Content-Disposition": 'attachment; filename="catalog-template.xlsx"'},
     )
