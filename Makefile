@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/govdata/web/static/vendor
 SIZE ?= small
 
-.PHONY: demo test test-fast bench bench-jobs bench-catalog lint assets clean
+.PHONY: services demo test test-fast bench bench-jobs bench-catalog lint assets clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ bench-jobs: $(STAMP)
 
 bench-catalog: $(STAMP)
 	$(BIN)/python bench/catalog_search.py
+
+# Configure the local MariaDB (row binary log) and PostgreSQL (wal_level=logical) for
+# change-data-capture and (re)start them; needs root. CI runs it before the tests.
+services:
+	bash .ci/services
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -38,6 +38,7 @@ from govdata.security.context import Caller
 from govdata.security.context_types import SYSTEM
 from govdata.security.permissions import PRIVILEGED_ROLES, Role
 from govdata.standards import uscc
+from tests import matrix_exchange, matrix_sources
 from tests.conftest import fresh_store
 
 PASSWORD = "Matrix@2026pw"
@@ -151,6 +152,15 @@ UPLOADS: dict[tuple[str, str], tuple[dict[str, str], str]] = {
 }
 
 _serial = itertools.count(1)
+
+# Domains keep their rows of the table in modules of their own (``tests/matrix_*.py``):
+# each has EXPECTED, QUERY, UPLOADS, BODIES ({(method, path): fn(world, n) -> body})
+# and ``targets(world, path) -> {parameter: value}`` for the path's parameters.
+EXTENSIONS = (matrix_sources, matrix_exchange)
+for _ext in EXTENSIONS:
+    EXPECTED.update(_ext.EXPECTED)
+    QUERY.update(_ext.QUERY)
+    UPLOADS.update(_ext.UPLOADS)
 
 
 @dataclass
@@ -270,6 +280,8 @@ def _targets(w: World, path: str) -> dict[str, str]:
             catalog_actions.submit_entry(ctx, entry.id)
             catalog_actions.publish_entry(ctx, entry.id, PublishRequest())
         targets["ref"] = entry.resource_code
+    for ext in EXTENSIONS:
+        targets.update(ext.targets(w, path))
     return targets
 
 
@@ -385,7 +397,12 @@ def _body(method: str, path: str, w: World, me: User | None) -> Any:
         },
     }
     make = bodies.get((method, path))
-    return make() if make else None
+    if make is not None:
+        return make()
+    for ext in EXTENSIONS:
+        if (method, path) in ext.BODIES:
+            return ext.BODIES[(method, path)](w, n)
+    return None
 
 
 def _api_routes(w: World) -> list[tuple[str, str]]:

@@ -22,11 +22,15 @@ from govdata.core.db import Database
 from govdata.core.jobs import api as jobs_api
 from govdata.core.jobs import pages as jobs_pages
 from govdata.core.jobs.embedded import EmbeddedWorker
+from govdata.exchange import api as exchange_api
+from govdata.exchange import pages as exchange_pages
 from govdata.identity import api as identity_api
 from govdata.identity import pages as identity_pages
 from govdata.notifications import api as notifications_api
 from govdata.notifications import pages as notifications_pages
 from govdata.security import api as security_api
+from govdata.sources import api as sources_api
+from govdata.sources import pages as sources_pages
 from govdata.web import errors, health, middleware
 from govdata.web import pages as web_pages
 
@@ -75,6 +79,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         catalog_transfer_api,
         standards_api,
         notifications_api,
+        sources_api,
+        exchange_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     for pages in (
@@ -84,6 +90,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         catalog_pages,
         standards_pages,
         notifications_pages,
+        sources_pages,
+        exchange_pages,
     ):
         app.include_router(pages.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

@@ -13,6 +13,7 @@ from govdata.config import Settings
 from govdata.core.db import Database
 from govdata.core.jobs import cli as jobs_cli
 from govdata.demo import cli as demo_cli
+from govdata.exchange import cli as exchange_cli
 from govdata.identity import cli as identity_cli
 from govdata.lake import cli as lake_cli
 
@@ -75,6 +76,7 @@ app.add_typer(identity_cli.token_app, name="token")
 app.add_typer(jobs_cli.jobs_app, name="jobs")
 app.add_typer(lake_cli.lake_app, name="lake")
 app.add_typer(catalog_cli.catalog_app, name="catalog")
+app.add_typer(exchange_cli.pipeline_app, name="pipeline")
 
 
 def main() -> None:

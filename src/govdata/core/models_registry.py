@@ -10,6 +10,8 @@ MODEL_MODULES = (
     "govdata.core.jobs.models",
     "govdata.catalog.models",
     "govdata.notifications.models",
+    "govdata.sources.models",
+    "govdata.exchange.models",
 )
 
 

@@ -59,6 +59,17 @@ class Perm(StrEnum):
     CATALOG_MANAGE = "catalog.manage"
     STANDARD_READ = "standard.read"
     STANDARD_MANAGE = "standard.manage"
+    # Registered source systems: connection settings (never secrets), status, schema.
+    SOURCE_READ = "source.read"
+    # Add, change, test and discover the department's source systems.
+    SOURCE_MANAGE = "source.manage"
+    # Mounts, pipelines, runs, lineage, lake table metadata, collection reports.
+    EXCHANGE_READ = "exchange.read"
+    # Mount data to entries; create, schedule, run, pause pipelines.
+    EXCHANGE_MANAGE = "exchange.manage"
+    # Rows of the department's own sources and lake tables. Operators manage metadata
+    # and workflows, not content: they do not hold it.
+    DATA_PREVIEW = "data.preview"
 
 
 _READ_ORG = {Perm.REGION_READ, Perm.DEPARTMENT_READ, Perm.NOTIFICATION_READ}
@@ -81,6 +92,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CATALOG_REVIEW,
             Perm.CATALOG_MANAGE,
             Perm.STANDARD_MANAGE,
+            Perm.SOURCE_READ,
+            Perm.SOURCE_MANAGE,
+            Perm.EXCHANGE_READ,
+            Perm.EXCHANGE_MANAGE,
         }
     ),
     # job.read outside a platform-wide grant shows only the jobs the actor started.
@@ -94,6 +109,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.JOB_READ,
             *_READ_CATALOG,
             Perm.CATALOG_REVIEW,
+            Perm.SOURCE_READ,
+            Perm.EXCHANGE_READ,
         }
     ),
     Role.DEPT_OFFICER: frozenset(
@@ -105,6 +122,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.JOB_READ,
             *_READ_CATALOG,
             Perm.CATALOG_EDIT,
+            Perm.SOURCE_READ,
+            Perm.SOURCE_MANAGE,
+            Perm.EXCHANGE_READ,
+            Perm.EXCHANGE_MANAGE,
+            Perm.DATA_PREVIEW,
         }
     ),
     Role.DEPT_USER: frozenset({*_READ_ORG, *_READ_CATALOG}),

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["JobRun"], "dict[str, Any] | None"]
 
-HANDLER_MODULES = ("govdata.core.jobs.handlers",)
+HANDLER_MODULES = ("govdata.core.jobs.handlers", "govdata.exchange.jobs")
 
 _HANDLERS: dict[str, Handler] = {}
 

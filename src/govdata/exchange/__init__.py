@@ -1,0 +1,1 @@
+"""Collection and exchange (归集): mounts, pipelines, runs, return flow, lineage, reports."""

@@ -1,0 +1,3 @@
+"""Job handlers of the exchange engine: pipeline runs, CDC streams, reports."""
+
+from __future__ import annotations
