@@ -425,6 +425,19 @@ def test_projection_and_structured_filter_are_pushed_down(src: Source) -> None:
     assert pa.Table.from_batches(list(chinese)).column("id").to_pylist() == [1]
 
 
+def test_limit_is_pushed_down_and_key_range_reads_the_ends(src: Source) -> None:
+    conn = src.make()
+    where = [("grp", "=", 3)]
+    limited = list(conn.read_batches("big", columns=["id"], where=where, batch_rows=4, limit=10))
+    assert [b.num_rows for b in limited] == [4, 4, 2]
+    assert all(i % 7 == 3 for b in limited for i in b.column("id").to_pylist())
+    low, high = src.scalar("SELECT min(id), max(id) FROM big")
+    assert conn.key_range("big", "id") == (low, high)
+    with pytest.raises(GovDataError) as exc:
+        conn.read_batches("big", limit=0)
+    assert _code(exc) == "source_limit_invalid"
+
+
 def test_unknown_tables_columns_and_operators_are_refused(src: Source) -> None:
     conn = src.make()
     for name in ("nope", "big; DROP TABLE big", 'big" --'):

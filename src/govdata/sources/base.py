@@ -79,8 +79,13 @@ class SourceConnector(ABC):
         columns: Sequence[str] | None = None,
         where: Sequence[Filter] | None = None,
         batch_rows: int = 50_000,
+        limit: int | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        """Stream a table as record batches of at most ``batch_rows`` rows, in bounded memory."""
+        """Stream a table as record batches of at most ``batch_rows`` rows, in bounded memory.
+
+        ``columns`` (projection), ``where`` and ``limit`` are applied at the source where it
+        can (SQL sources always), so a narrow read moves only what was asked for.
+        """
 
 
 def unreachable(target: str, reason: str) -> ServiceUnavailable:

@@ -151,12 +151,36 @@ class SqlConnector(SourceConnector):
         columns: Sequence[str] | None = None,
         where: Sequence[Filter] | None = None,
         batch_rows: int = 50_000,
+        limit: int | None = None,
     ) -> Iterator[pa.RecordBatch]:
         # Validate now, not at the first next(): a bad request fails where it is made.
         info = self.table(table)
         check_limit(batch_rows, maximum=1_000_000)
         sql, params, schema, converters = self._select(info, columns, where)
+        if limit is not None:
+            sql += f" LIMIT {check_limit(limit, maximum=100_000_000)}"
         return self._stream(sql, params, schema, converters, batch_rows)
+
+    def key_range(self, table: str, column: str) -> tuple[Any, Any] | None:
+        """The smallest and largest value of ``column`` (an indexed key), None when empty.
+
+        Full loads split a large table into key ranges read in parallel; MIN and MAX of
+        an indexed column cost the source two index lookups, not a scan.
+        """
+        info = self.table(table)
+        # No bound parameters here, so no %-doubling either.
+        col = self.quote(info.column(column).name)
+        ref = self._table_ref(info)
+        conn = self._connect()
+        try:
+            with self._guard():
+                cur = conn.cursor()
+                cur.execute(f"SELECT MIN({col}), MAX({col}) FROM {ref}")  # noqa: S608
+                low, high = cur.fetchone()
+                cur.close()
+        finally:
+            self._close(conn)
+        return None if low is None else (low, high)
 
     # -- internals -------------------------------------------------------------------------
 
