@@ -44,9 +44,21 @@ class Settings(BaseSettings):
     # Comma-separated extra modules whose @job_handler kinds workers run (plugins, tests).
     job_handler_modules: str = ""
     embedded_worker: bool = True
+    # CDC pipelines are long jobs on queue "cdc"; the embedded profile runs this many at once
+    # in a worker of their own so they never hold up the ordinary jobs.
+    cdc_streams: int = Field(default=4, ge=1)
 
     # Delta Lake tables; empty means <data_dir>/lake. Production may point it at a bigger disk.
     lake_root: Path | None = None
+
+    # Source systems (docs/sources.md). The SM4 key that seals their credentials: 32 hex
+    # characters (128 bits); empty means a key file kept in the data directory.
+    source_key: str = Field(default="", pattern=r"^([0-9a-fA-F]{32})?$")
+    # The largest file an officer may upload into a file source.
+    source_upload_max_mb: int = Field(default=200, ge=1)
+    # Server folders that file and SQLite sources may read, separated by commas. Empty means
+    # anywhere except the platform's own data directory; production should name them.
+    source_path_roots: str = ""
 
     @property
     def db_url(self) -> str:
