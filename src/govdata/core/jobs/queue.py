@@ -426,6 +426,22 @@ def _lease(conn: Connection, statement: Update, params: dict[str, Any]) -> Claim
     return None if row is None else ClaimedJob(**row._asdict())
 
 
+def claim_job(
+    target: Target, job_id: str, owner: str, *, lease_seconds: float
+) -> ClaimedJob | None:
+    """Lease the queued job ``job_id`` for ``owner`` (a CLI running the job it just queued).
+
+    None when the job is no longer queued (a worker took it first). Queue limits do not
+    apply: the caller runs the job in its own process, outside the workers' slots.
+    """
+    with _transaction(target) as conn:
+        status = conn.execute(select(Job.status).where(Job.id == job_id).with_for_update()).scalar()
+        if status != QUEUED:
+            return None
+        params = {**_claim_params(owner, (), lease_seconds, None), "job_id": job_id}
+        return _lease(conn, _lease_statement(by_id=True), params)
+
+
 def _queue_full(conn: Connection, name: str, concurrency: int, job_id: str) -> bool:
     conn.execute(select(JobQueue.name).where(JobQueue.name == name).with_for_update())
     running = conn.execute(

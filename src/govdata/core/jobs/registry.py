@@ -17,7 +17,11 @@ if TYPE_CHECKING:
 
 Handler = Callable[["JobRun"], "dict[str, Any] | None"]
 
-HANDLER_MODULES = ("govdata.core.jobs.handlers", "govdata.exchange.jobs")
+HANDLER_MODULES = (
+    "govdata.core.jobs.handlers",
+    "govdata.exchange.jobs",
+    "govdata.exchange.report_jobs",
+)
 
 _HANDLERS: dict[str, Handler] = {}
 

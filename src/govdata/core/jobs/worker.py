@@ -76,6 +76,9 @@ class JobRun:
         self.attempt = job.attempts
         self.max_attempts = job.max_attempts
         self.owner = job.lease_owner or ""
+        # The worker's own store and settings: handlers open their actions with these.
+        self.db = db
+        self.settings = settings
         self._db = db
         self._lease_seconds = settings.job_lease_seconds
         self._stopping = stopping
@@ -104,6 +107,11 @@ class JobRun:
     def cancelled(self) -> bool:
         """True once someone asked to cancel this job; the handler should return soon."""
         return self._cancel_requested
+
+    def stopping(self) -> bool:
+        """True once the worker is shutting down; a long handler (a stream waiting for
+        events) should save its checkpoint, which hands the job back."""
+        return self._stopping.is_set()
 
     @property
     def lost(self) -> bool:
@@ -262,13 +270,43 @@ class _Lane:
 
 
 @dataclass(frozen=True)
-class _Ending:
+class Ending:
     """How a handler ended: returned ``result``, failed, handed back, or lost its lease."""
 
     result: dict[str, Any] | None = None
     failure: queue.Failure | None = None
     hand_back: bool = False
     lost: bool = False
+
+
+def invoke(run: JobRun) -> Ending:
+    """Run the job's handler and say how it ended; never raises."""
+    handler = handler_for(run.kind)
+    try:
+        if handler is None:
+            raise JobFailed(f"no handler for job kind {run.kind!r}")
+        return Ending(result=handler(run))
+    except WorkerStopping:
+        return Ending(hand_back=True)
+    except LeaseLost:
+        return Ending(lost=True)
+    except JobFailed as exc:
+        return Ending(failure=queue.Failure(str(exc) or type(exc).__name__, permanent=True))
+    except Exception:
+        return Ending(failure=queue.Failure(traceback.format_exc()))
+
+
+def store_outcome(
+    target: Database | Connection, run: JobRun, ending: Ending, backoff_seconds: float
+) -> str | None:
+    """Record how the job ended; returns the job's new status, None when its lease was lost."""
+    if ending.lost:
+        return None
+    if ending.hand_back:
+        return "released" if queue.release(target, run.id, run.owner) else None
+    if ending.failure is not None:
+        return queue.fail(target, run.id, run.owner, ending.failure, backoff_seconds)
+    return queue.succeed(target, run.id, run.owner, ending.result)
 
 
 class Worker:
@@ -403,7 +441,7 @@ class Worker:
         run = JobRun(self.db, self.settings, job, self.stopping)
         self._keeper.track(run)
         try:
-            ending = self._invoke(run)
+            ending = invoke(run)
         finally:
             self._keeper.untrack()
         outcome, after = self._record(run, ending, lane, claim_next=claim_next)
@@ -417,24 +455,8 @@ class Worker:
         )
         return after
 
-    @staticmethod
-    def _invoke(run: JobRun) -> _Ending:
-        handler = handler_for(run.kind)
-        try:
-            if handler is None:
-                raise JobFailed(f"no handler for job kind {run.kind!r}")
-            return _Ending(result=handler(run))
-        except WorkerStopping:
-            return _Ending(hand_back=True)
-        except LeaseLost:
-            return _Ending(lost=True)
-        except JobFailed as exc:
-            return _Ending(failure=queue.Failure(str(exc) or type(exc).__name__, permanent=True))
-        except Exception:
-            return _Ending(failure=queue.Failure(traceback.format_exc()))
-
     def _record(
-        self, run: JobRun, ending: _Ending, lane: _Lane, *, claim_next: bool
+        self, run: JobRun, ending: Ending, lane: _Lane, *, claim_next: bool
     ) -> tuple[str | None, ClaimedJob | None]:
         """Store the outcome; with ``claim_next``, claim the next job in the same commit."""
         conn = lane.connection()
@@ -461,12 +483,5 @@ class Worker:
             return outcome, self._claim(lane)
         return outcome, None
 
-    def _store_outcome(self, conn: Connection, run: JobRun, ending: _Ending) -> str | None:
-        if ending.lost:
-            return None
-        if ending.hand_back:
-            return "released" if queue.release(conn, run.id, run.owner) else None
-        if ending.failure is not None:
-            backoff = self.settings.job_backoff_seconds
-            return queue.fail(conn, run.id, run.owner, ending.failure, backoff)
-        return queue.succeed(conn, run.id, run.owner, ending.result)
+    def _store_outcome(self, conn: Connection, run: JobRun, ending: Ending) -> str | None:
+        return store_outcome(conn, run, ending, self.settings.job_backoff_seconds)
