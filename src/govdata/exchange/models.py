@@ -49,6 +49,9 @@ class Mount(IdMixin, TimestampMixin, Base):
     row_cap: Mapped[int] = mapped_column(Integer, default=10_000)
     timeout_seconds: Mapped[int] = mapped_column(Integer, default=30)
     lake_table: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # Every column the source had when the mapping was made, mapped or not: drift is a
+    # column that is not among them, so columns the officer chose to leave out stay out.
+    source_columns: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Source columns that appeared since the mapping was made: [{"column", "type", "seen_at"}].
     drift: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))

@@ -8,7 +8,9 @@ the commit history is the exchange log (see docs/lake.md).
 
 from __future__ import annotations
 
+import json
 import os
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,6 +20,7 @@ from typing import Any, TypeAlias
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import (
     CommitFailedError,
@@ -25,6 +28,8 @@ from deltalake.exceptions import (
     SchemaMismatchError,
     TableNotFoundError,
 )
+from deltalake.schema import Schema as DeltaSchema
+from deltalake.transaction import AddAction, RemoveAction
 
 from govdata.config import Settings
 from govdata.core.errors import Conflict, GovDataError, InvalidInput, NotFound
@@ -292,6 +297,66 @@ class Lake:
         """Add rows in one commit."""
         return self._write(name, data, "append", commit_metadata)
 
+    def commit_files(
+        self,
+        name: str,
+        files: Sequence[Path],
+        *,
+        mode: str = "overwrite",
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> WriteResult:
+        """Make finished Parquet files the table's content (``overwrite``) or add them
+        (``append``) in one commit, without writing the data again.
+
+        Bulk loads stage their data as Parquet files of exactly the table's schema; this
+        moves them into the table's folder and commits them, so a load writes its data once.
+        The files must be on the lake's file system. If the commit fails they are moved
+        back, and the table stays at its last version.
+        """
+        table = parse_table_name(name)
+        dt = self._open(table)
+        schema = pa.schema(dt.schema().to_arrow())
+        folder = self.path(table)
+        for path in files:
+            have = pq.read_schema(path)
+            if [(f.name, f.type) for f in have] != [(f.name, f.type) for f in schema]:
+                raise _schema_mismatch(table, f"{path.name} has schema {have}")
+        moved: list[tuple[Path, Path]] = []
+        actions: list[AddAction | RemoveAction] = []
+        rows = 0
+        try:
+            for path in files:
+                target = folder / f"part-{uuid.uuid4().hex}-c000.snappy.parquet"
+                os.replace(path, target)
+                moved.append((path, target))
+                meta = pq.ParquetFile(target).metadata
+                rows += meta.num_rows
+                st = target.stat()
+                actions.append(
+                    AddAction(
+                        path=target.name,
+                        size=st.st_size,
+                        partition_values={},
+                        modification_time=int(st.st_mtime * 1000),
+                        data_change=True,
+                        stats=json.dumps(_file_stats(meta, schema)),
+                    )
+                )
+            dt.create_write_transaction(
+                actions,
+                mode="overwrite" if mode == "overwrite" else "append",
+                schema=dt.schema(),
+                commit_properties=_commit(commit_metadata),
+            )
+        except BaseException as exc:
+            for source, target in moved:
+                os.replace(target, source)
+            if isinstance(exc, Exception):
+                raise _write_error(table, None, exc) from exc
+            raise
+        dt.update_incremental()
+        return WriteResult(dt.version(), {"num_added_rows": rows, "num_added_files": len(actions)})
+
     def merge(
         self,
         name: str,
@@ -467,6 +532,65 @@ class Lake:
         """Commits, newest first: version, timestamp (ms), operation, metrics, our metadata."""
         return self._open(name).history(limit)
 
+    def last_commit(self, name: str, match: Mapping[str, str]) -> dict[str, Any] | None:
+        """The newest commit whose metadata holds every key/value of ``match``, or None.
+
+        Pipelines find their committed source position this way (the commit that wrote the
+        data also wrote the position). The history is read newest first in growing pages,
+        so a pipeline that committed recently costs a few commit files, not the whole log.
+        """
+        dt = self._open(name)
+        total = dt.version() + 1
+        page = 32
+        while True:
+            commits = dt.history(min(page, total))
+            for commit in commits:
+                if all(commit.get(k) == v for k, v in match.items()):
+                    return commit
+            if len(commits) >= total or page >= total:
+                return None
+            page *= 8
+
+    def add_columns(
+        self,
+        name: str,
+        fields: Sequence[pa.Field],
+        *,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> int:
+        """Add nullable columns at the end of the schema in one commit; returns the version.
+
+        Existing rows read the new columns as null. Columns already present are an error:
+        the caller decides what a type change means, this only widens the table.
+        """
+        table = parse_table_name(name)
+        dt = self._open(table)
+        present = set(pa.schema(dt.schema().to_arrow()).names)
+        clash = [f.name for f in fields if f.name in present]
+        if clash:
+            raise Conflict(
+                f"湖表 {table} 已有列：{clash}",
+                f"Lake table {table} already has columns {clash}",
+                code="lake_column_exists",
+                details={"table": str(table), "columns": clash},
+            )
+        if not fields:
+            return dt.version()
+        delta_fields = DeltaSchema.from_arrow(
+            pa.schema([f.with_nullable(True) for f in fields])
+        ).fields
+        try:
+            dt.alter.add_columns(list(delta_fields), commit_properties=_commit(commit_metadata))
+        except (DeltaError, pa.ArrowException) as exc:
+            raise InvalidInput(
+                f"无法为湖表 {table} 增加列：{exc}",
+                f"Cannot add columns to lake table {table}: {exc}",
+                code="lake_alter_failed",
+                details={"table": str(table)},
+            ) from exc
+        dt.update_incremental()
+        return dt.version()
+
     def info(self, name: str) -> TableInfo:
         table = parse_table_name(name)
         dt = self._open(table)
@@ -559,6 +683,54 @@ def _write_error(table: TableName, stream_error: GovDataError | None, exc: Excep
         code="lake_write_failed",
         details={"table": str(table)},
     )
+
+
+# Longer strings would need Delta's truncation rules; files simply go without their bounds.
+_STATS_STRING_MAX = 32
+
+
+def _file_stats(meta: pq.FileMetaData, schema: pa.Schema) -> dict[str, Any]:
+    """Delta file statistics from a Parquet footer: row and null counts, and exact bounds
+    for integers, dates and short strings (what merges by key use to skip files)."""
+    nulls: dict[str, int] = {}
+    lows: dict[str, Any] = {}
+    highs: dict[str, Any] = {}
+    for i, f in enumerate(schema):
+        bounded = (
+            pa.types.is_integer(f.type) or pa.types.is_date(f.type) or pa.types.is_string(f.type)
+        )
+        low: Any = None
+        high: Any = None
+        count = 0
+        exact = bounded
+        for g in range(meta.num_row_groups):
+            st = meta.row_group(g).column(i).statistics
+            if st is None:
+                exact = False
+                count = -1
+                break
+            count += st.null_count
+            if not st.has_min_max:
+                continue
+            low = st.min if low is None or st.min < low else low
+            high = st.max if high is None or st.max > high else high
+        if count >= 0:
+            nulls[f.name] = count
+        if not exact or low is None:
+            continue
+        if pa.types.is_string(f.type) and (
+            len(low) > _STATS_STRING_MAX or len(high) > _STATS_STRING_MAX
+        ):
+            continue
+        if pa.types.is_date(f.type):
+            low, high = low.isoformat(), high.isoformat()
+        lows[f.name], highs[f.name] = low, high
+    return {
+        "numRecords": meta.num_rows,
+        "minValues": lows,
+        "maxValues": highs,
+        "nullCount": nulls,
+    }
 
 
 def _check_columns(name: str, schema: pa.Schema, columns: Sequence[str] | None) -> None:

@@ -25,7 +25,7 @@ from govdata.sources.models import SourceSystem
 from govdata.sources.schemas import DATABASE_KINDS, SourceKind
 from govdata.sources.sql import MariaDBConnector, PostgresConnector, SQLiteConnector
 
-UPLOADS = "sources"
+UPLOADS = "uploads"
 # Files an officer may upload into a file source: what the file connector reads.
 UPLOAD_SUFFIXES = frozenset(FORMATS)
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -97,27 +97,37 @@ def allowed_roots(settings: Settings) -> list[Path]:
     return [Path(p.strip()).resolve() for p in settings.source_path_roots.split(",") if p.strip()]
 
 
-def server_path(settings: Settings, raw: str) -> Path:
-    """A configured server path, checked: absolute, outside the platform's own data (its
-    store, keys, lake and other sources' uploads), and inside ``source_path_roots`` if set.
+def demo_sources_dir(settings: Settings) -> Path:
+    """Where ``govdata demo`` builds the departments' systems (stand-ins for their servers)."""
+    return settings.data_dir / "sources"
 
-    Checked again whenever a connector is built, since links on disk can change.
+
+def server_path(settings: Settings, raw: str) -> Path:
+    """A configured server path, checked: absolute, inside ``source_path_roots`` if set, and
+    outside the platform's own data (its store, keys, lake and uploads).
+
+    A folder named in ``source_path_roots`` is trusted even inside the data directory, as
+    is the demo's folder of source systems in demo mode. Checked again whenever a connector
+    is built, since links on disk can change.
     """
     path = Path(raw)
     if not path.is_absolute():
         raise _path_refused(raw, "须为服务器上的绝对路径", "it must be an absolute server path")
     resolved = path.resolve()
-    own = [settings.data_dir.resolve(), settings.lake_dir.resolve()]
-    if any(_inside(resolved, root) for root in own):
-        raise _path_refused(
-            raw, "不得指向平台自身的数据目录", "it points into the platform's own data directory"
-        )
     roots = allowed_roots(settings)
     if roots and not any(_inside(resolved, root) for root in roots):
         raise _path_refused(
             raw,
             "不在允许的目录内（GOVDATA_SOURCE_PATH_ROOTS）",
             "it is outside the allowed folders (GOVDATA_SOURCE_PATH_ROOTS)",
+        )
+    trusted = [*roots, *([demo_sources_dir(settings).resolve()] if settings.demo_mode else [])]
+    own = [settings.data_dir.resolve(), settings.lake_dir.resolve()]
+    if any(_inside(resolved, root) for root in own) and not any(
+        _inside(resolved, root) for root in trusted
+    ):
+        raise _path_refused(
+            raw, "不得指向平台自身的数据目录", "it points into the platform's own data directory"
         )
     return resolved
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 import sqlite3
+import time
 import uuid
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
@@ -23,7 +25,12 @@ import psycopg
 import pyarrow as pa
 import pymysql
 import pymysql.cursors
+import sqlglot
+from pymysql.constants import FIELD_TYPE
+from sqlglot import exp
+from sqlglot.errors import ParseError
 
+from govdata.core.errors import InvalidInput, ServiceUnavailable
 from govdata.sources.base import (
     FILTER_OPS,
     ColumnInfo,
@@ -42,6 +49,8 @@ from govdata.sources.base import (
 from govdata.sources.types import mariadb_arrow_type, postgres_arrow_type, sqlite_arrow_type
 
 _TEXT_TYPES = (pa.string(), pa.large_string())
+# The pseudo table a read-only query mount reads from (``read_query``).
+QUERY_TABLE = "query"
 
 
 def _to_text(value: Any) -> str:
@@ -59,6 +68,8 @@ class SqlConnector(SourceConnector):
 
     placeholder = "%s"
     target = ""
+    # SQLGlot's name for the dialect: read-only queries are parsed as the source speaks.
+    sql_dialect = ""
     # Driver errors that mean the source went away or broke off mid-operation.
     _lost: tuple[type[Exception], ...] = ()
 
@@ -81,6 +92,20 @@ class SqlConnector(SourceConnector):
 
     @abstractmethod
     def _table_ref(self, info: TableInfo) -> str: ...
+
+    @abstractmethod
+    def _query_columns(self, cursor: Any) -> list[ColumnInfo]:
+        """The columns of the result ``cursor`` just produced, with their Arrow types."""
+
+    def _timed(self, conn: Any, sql: str, timeout: float | None) -> str:
+        """Make the source itself stop ``sql`` after ``timeout`` seconds; returns the SQL to run."""
+        return sql
+
+    def _is_timeout(self, exc: Exception) -> bool:
+        return False
+
+    def _read_only(self, conn: Any) -> None:
+        """Run what follows in a read-only transaction (a second lock behind ``check_query``)."""
 
     def _converter(self, col: ColumnInfo) -> Converter | None:
         if col.arrow_type == pa.bool_():
@@ -152,14 +177,74 @@ class SqlConnector(SourceConnector):
         where: Sequence[Filter] | None = None,
         batch_rows: int = 50_000,
         limit: int | None = None,
+        timeout: float | None = None,
     ) -> Iterator[pa.RecordBatch]:
+        """As ``SourceConnector.read_batches``; ``timeout`` (seconds) has the source stop the
+        statement (``source_timeout``), protecting it from a read that runs too long."""
         # Validate now, not at the first next(): a bad request fails where it is made.
         info = self.table(table)
         check_limit(batch_rows, maximum=1_000_000)
         sql, params, schema, converters = self._select(info, columns, where)
         if limit is not None:
             sql += f" LIMIT {check_limit(limit, maximum=100_000_000)}"
-        return self._stream(sql, params, schema, converters, batch_rows)
+        return self._stream(sql, params, schema, converters, batch_rows, timeout)
+
+    def check_query(self, sql: str) -> str:
+        """``sql`` without a trailing semicolon if it is one read-only SELECT; else InvalidInput."""
+        return check_read_only(sql, self.sql_dialect)
+
+    def query_info(self, sql: str, *, timeout: float | None = None) -> TableInfo:
+        """The result columns of a read-only query (run with ``LIMIT 0``), as a pseudo table."""
+        body = self.check_query(sql)
+        conn = self._connect()
+        try:
+            self._read_only(conn)
+            with self._guard():
+                cur = conn.cursor()
+                cur.execute(self._timed(conn, self._wrapped(body, "*") + " LIMIT 0", timeout))
+                cur.fetchall()
+                columns = self._query_columns(cur)
+                cur.close()
+        finally:
+            self._close(conn)
+        return TableInfo(schema=QUERY_TABLE, name=QUERY_TABLE, columns=tuple(columns))
+
+    def read_query(
+        self,
+        sql: str,
+        *,
+        columns: Sequence[str] | None = None,
+        where: Sequence[Filter] | None = None,
+        limit: int | None = None,
+        timeout: float | None = None,
+        batch_rows: int = 50_000,
+        info: TableInfo | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream the result of one read-only SELECT (checked with SQLGlot).
+
+        The query runs as written inside ``SELECT <columns> FROM (<sql>) q WHERE … LIMIT n``,
+        in a read-only transaction, so projection, filters and the row cap reach the source;
+        ``timeout`` (seconds) has the source stop it (``source_timeout``). ``info`` is the
+        query's ``query_info`` when the caller has it (saves a round trip).
+        """
+        body = self.check_query(sql)
+        check_limit(batch_rows, maximum=1_000_000)
+        info = info or self.query_info(body, timeout=timeout)
+        _sql, params, schema, converters = self._select(info, columns, where)
+        projection = ", ".join(self._ident(c) for c in schema.names)
+        text = self._wrapped(body, projection)
+        clauses, _params = self._where(info, where or ())
+        if clauses:
+            text += " WHERE " + " AND ".join(clauses)
+        if limit is not None:
+            text += f" LIMIT {check_limit(limit, maximum=100_000_000)}"
+        return self._stream(text, params, schema, converters, batch_rows, timeout, read_only=True)
+
+    def _wrapped(self, body: str, projection: str) -> str:
+        if self.placeholder == "%s":
+            # Formatted by the driver with bound parameters: a literal % must be doubled.
+            body = body.replace("%", "%%")
+        return f"SELECT {projection} FROM ({body}) AS {self.quote('q')}"  # noqa: S608 (checked)
 
     def key_range(self, table: str, column: str) -> tuple[Any, Any] | None:
         """The smallest and largest value of ``column`` (an indexed key), None when empty.
@@ -191,11 +276,17 @@ class SqlConnector(SourceConnector):
         schema: pa.Schema,
         converters: list[Converter | None],
         batch_rows: int,
+        timeout: float | None = None,
+        *,
+        read_only: bool = False,
     ) -> Iterator[pa.RecordBatch]:
         conn = self._connect()
         cur = None
         try:
+            if read_only:
+                self._read_only(conn)
             with self._guard():
+                sql = self._timed(conn, sql, timeout)
                 cur = self._stream_cursor(conn)
                 cur.execute(sql, params)
             while True:
@@ -222,6 +313,8 @@ class SqlConnector(SourceConnector):
         try:
             yield
         except self._lost as exc:
+            if self._is_timeout(exc):
+                raise source_timeout(self.target) from exc
             raise unreachable(self.target, str(exc).strip() or type(exc).__name__) from exc
 
     def _close(self, conn: Any) -> None:
@@ -291,6 +384,7 @@ class MariaDBConnector(SqlConnector):
     """A MariaDB or MySQL database, read through PyMySQL."""
 
     _lost = (pymysql.err.OperationalError, pymysql.err.InterfaceError)
+    sql_dialect = "mysql"
 
     def __init__(
         self,
@@ -349,6 +443,23 @@ class MariaDBConnector(SqlConnector):
 
     def _stream_cursor(self, conn: Any) -> Any:
         return conn.cursor(pymysql.cursors.SSCursor)
+
+    def _timed(self, conn: Any, sql: str, timeout: float | None) -> str:
+        if timeout is None:
+            return sql
+        # The server kills the statement itself (error 1969), wherever the time goes.
+        return f"SET STATEMENT max_statement_time={float(timeout):.3f} FOR {sql}"
+
+    def _is_timeout(self, exc: Exception) -> bool:
+        return bool(exc.args) and exc.args[0] == _MARIADB_STATEMENT_TIMEOUT
+
+    def _read_only(self, conn: Any) -> None:
+        with self._guard(), conn.cursor() as cur:
+            cur.execute("START TRANSACTION READ ONLY")
+
+    def _query_columns(self, cursor: Any) -> list[ColumnInfo]:
+        fields = cursor._result.fields if cursor._result is not None else []
+        return [_mariadb_result_column(f) for f in fields]
 
     def _abandon(self, cursor: Any) -> None:
         # An unbuffered result still marked active tries to drain the dead socket again when
@@ -422,6 +533,68 @@ def _drop_strings(value: Any) -> Any:
     return None if isinstance(value, str) else value
 
 
+_MARIADB_STATEMENT_TIMEOUT = 1969  # ER_STATEMENT_TIMEOUT: max_statement_time exceeded
+_MARIADB_BINARY_CHARSET = 63
+_UNSIGNED_FLAG = 32
+_MARIADB_RESULT_TYPES = {
+    FIELD_TYPE.TINY: "tinyint",
+    FIELD_TYPE.SHORT: "smallint",
+    FIELD_TYPE.INT24: "mediumint",
+    FIELD_TYPE.LONG: "int",
+    FIELD_TYPE.LONGLONG: "bigint",
+    FIELD_TYPE.FLOAT: "float",
+    FIELD_TYPE.DOUBLE: "double",
+    FIELD_TYPE.DECIMAL: "decimal",
+    FIELD_TYPE.NEWDECIMAL: "decimal",
+    FIELD_TYPE.TIMESTAMP: "timestamp",
+    FIELD_TYPE.DATETIME: "datetime",
+    FIELD_TYPE.DATE: "date",
+    FIELD_TYPE.NEWDATE: "date",
+    FIELD_TYPE.TIME: "time",
+    FIELD_TYPE.YEAR: "year",
+    FIELD_TYPE.BIT: "bit",
+    FIELD_TYPE.JSON: "json",
+    FIELD_TYPE.ENUM: "enum",
+    FIELD_TYPE.SET: "set",
+}
+_MARIADB_BYTES = frozenset(
+    {
+        FIELD_TYPE.VARCHAR,
+        FIELD_TYPE.VAR_STRING,
+        FIELD_TYPE.STRING,
+        FIELD_TYPE.TINY_BLOB,
+        FIELD_TYPE.MEDIUM_BLOB,
+        FIELD_TYPE.LONG_BLOB,
+        FIELD_TYPE.BLOB,
+    }
+)
+
+
+def _mariadb_result_column(field: Any) -> ColumnInfo:
+    """A result-set column as discovery would describe it, from the protocol's field packet."""
+    code, flags, scale = field.type_code, field.flags, field.scale
+    unsigned = bool(flags & _UNSIGNED_FLAG)
+    if code in _MARIADB_BYTES:
+        data_type = "varbinary" if field.charsetnr == _MARIADB_BINARY_CHARSET else "varchar"
+    else:
+        data_type = _MARIADB_RESULT_TYPES.get(code, "varchar")
+    precision = None
+    if data_type == "decimal":
+        # The wire length counts the sign and the decimal point besides the digits.
+        precision = field.length - (1 if scale else 0) - (0 if unsigned else 1)
+    column_type = data_type
+    if data_type == "tinyint" and field.length == 1:
+        column_type = "tinyint(1)"
+    if unsigned:
+        column_type += " unsigned"
+    return ColumnInfo(
+        name=field.name,
+        type=column_type,
+        arrow_type=mariadb_arrow_type(data_type, column_type, precision, scale),
+        nullable=True,
+    )
+
+
 _PG_AUTH_MESSAGES = (
     "authentication failed",
     "no password supplied",
@@ -464,6 +637,7 @@ class PostgresConnector(SqlConnector):
     """A PostgreSQL database, read through psycopg 3 with named (server-side) cursors."""
 
     _lost = (psycopg.OperationalError, psycopg.InterfaceError)
+    sql_dialect = "postgres"
 
     def __init__(
         self,
@@ -510,6 +684,36 @@ class PostgresConnector(SqlConnector):
 
     def _stream_cursor(self, conn: Any) -> Any:
         return conn.cursor(name=f"govdata_read_{uuid.uuid4().hex}")
+
+    def _timed(self, conn: Any, sql: str, timeout: float | None) -> str:
+        if timeout is not None:
+            # Session-wide on this connection, which serves this one read only: it bounds
+            # the DECLARE and every FETCH of the server-side cursor.
+            with conn.cursor() as cur:
+                cur.execute(f"SET statement_timeout = {max(1, round(timeout * 1000))}")
+        return sql
+
+    def _is_timeout(self, exc: Exception) -> bool:
+        return isinstance(exc, psycopg.errors.QueryCanceled)
+
+    def _read_only(self, conn: Any) -> None:
+        conn.read_only = True
+
+    def _query_columns(self, cursor: Any) -> list[ColumnInfo]:
+        types = cursor.connection.adapters.types
+        out = []
+        for col in cursor.description or ():
+            info = types.get(col.type_code)
+            typname = info.name if info is not None else "text"
+            out.append(
+                ColumnInfo(
+                    name=col.name,
+                    type=typname,
+                    arrow_type=postgres_arrow_type(typname, col.precision, col.scale),
+                    nullable=True,
+                )
+            )
+        return out
 
     _NATIVE_TEXT = frozenset({"varchar", "bpchar", "text", "name"})
 
@@ -564,6 +768,7 @@ class SQLiteConnector(SqlConnector):
 
     placeholder = "?"
     _lost = (sqlite3.OperationalError,)
+    sql_dialect = "sqlite"
 
     def __init__(self, path: str | Path, *, timeout: float = 5.0) -> None:
         super().__init__()
@@ -597,6 +802,23 @@ class SQLiteConnector(SqlConnector):
     def _stream_cursor(self, conn: Any) -> Any:
         # sqlite3 steps the statement lazily: fetchmany never materializes the whole result.
         return conn.cursor()
+
+    def _timed(self, conn: Any, sql: str, timeout: float | None) -> str:
+        if timeout is not None:
+            deadline = time.monotonic() + timeout
+            # Called every N virtual-machine steps; a true result interrupts the statement.
+            conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+        return sql
+
+    def _is_timeout(self, exc: Exception) -> bool:
+        return "interrupted" in str(exc)
+
+    def _query_columns(self, cursor: Any) -> list[ColumnInfo]:
+        # A result column of SQLite has no declared type; text is the one that holds any value.
+        return [
+            ColumnInfo(name=d[0], type="", arrow_type=pa.string(), nullable=True)
+            for d in cursor.description or ()
+        ]
 
     def _converter(self, col: ColumnInfo) -> Converter | None:
         t = col.arrow_type
@@ -641,6 +863,73 @@ class SQLiteConnector(SqlConnector):
                 )
             )
         return out
+
+
+def source_timeout(target: str) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"数据源 {target} 的查询超时，已被中止",
+        f"The query at the data source {target} ran too long and was stopped",
+        code="source_timeout",
+        details={"target": target},
+    )
+
+
+# Statement kinds refused anywhere in a query mount's SQL.
+_WRITES: tuple[type[Any], ...] = (
+    exp.DML,
+    exp.DDL,
+    exp.Command,
+    exp.Into,
+    exp.Lock,
+    exp.Set,
+    exp.Use,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Copy,
+    exp.Pragma,
+    exp.Attach,
+    exp.Detach,
+)
+
+
+def _not_allowed(reason_zh: str, reason_en: str, sql: str) -> InvalidInput:
+    return InvalidInput(
+        f"只允许一条只读的 SELECT 查询：{reason_zh}",
+        f"Only one read-only SELECT is allowed: {reason_en}",
+        code="sql_not_allowed",
+        details={"sql": sql[:2000]},
+    )
+
+
+def check_read_only(sql: str, dialect: str) -> str:
+    """``sql`` (without a trailing semicolon) if it is exactly one read-only SELECT.
+
+    Refuses several statements, anything but SELECT / WITH … SELECT / set operations, and
+    writes, ``SELECT … INTO``, ``FOR UPDATE`` and session changes nested anywhere.
+    """
+    log = logging.getLogger("sqlglot")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        statements = [t for t in sqlglot.parse(sql, read=dialect or None) if t is not None]
+    except ParseError as exc:
+        raise _not_allowed(f"语法错误 {exc}", f"syntax error {exc}", sql) from exc
+    finally:
+        log.setLevel(level)
+    if len(statements) != 1:
+        raise _not_allowed(
+            f"收到 {len(statements)} 条语句", f"got {len(statements)} statements", sql
+        )
+    tree = statements[0]
+    if not isinstance(tree, exp.Select | exp.SetOperation):
+        kind = type(tree).__name__.upper()
+        raise _not_allowed(f"{kind} 不是 SELECT", f"{kind} is not a SELECT", sql)
+    for node in tree.walk():
+        if isinstance(node, _WRITES):
+            kind = type(node).__name__.upper()
+            raise _not_allowed(f"包含 {kind}", f"contains {kind}", sql)
+    return sql.strip().rstrip(";").strip()
 
 
 def _sqlite_date(value: Any) -> Any:

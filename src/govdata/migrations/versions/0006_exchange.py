@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("row_cap", sa.Integer(), nullable=False),
         sa.Column("timeout_seconds", sa.Integer(), nullable=False),
         sa.Column("lake_table", sa.String(length=128), nullable=True),
+        sa.Column("source_columns", sa.JSON(), nullable=False),
         sa.Column("drift", sa.JSON(), nullable=False),
         sa.Column("created_by", sa.String(length=36), nullable=True),
         sa.Column("id", sa.String(length=36), nullable=False),
