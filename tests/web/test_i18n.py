@@ -19,6 +19,8 @@ PORTAL_SOURCES = [
     ("catalog/forms.py", "python"),
     ("catalog/standards/pages.py", "python"),
     ("notifications/pages.py", "python"),
+    ("sources/pages.py", "python"),
+    ("exchange/pages/*.py", "python"),
 ]
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
 

@@ -27,6 +27,13 @@ CATALOG_READ = {"/catalog", "/catalog/search", "/standards/data-elements", "/sta
 CATALOG_EDIT = {"/catalog/mine", "/catalog/import"}
 ADMIN = {"/admin/regions", "/admin/departments", "/admin/users", "/roles"}
 BASE = {"/workbench", "/notifications"}
+COLLECTION = {
+    "/sources",
+    "/exchange/mounts",
+    "/exchange/pipelines",
+    "/exchange/lake",
+    "/exchange/report",
+}
 
 
 @pytest.mark.parametrize(
@@ -39,9 +46,18 @@ BASE = {"/workbench", "/notifications"}
             | CATALOG_READ
             | CATALOG_EDIT
             | {"/admin/credentials", "/jobs", "/catalog/review"}
-            | {"/catalog/admin/classes", "/catalog/admin/synonyms"},
+            | {"/catalog/admin/classes", "/catalog/admin/synonyms"}
+            | COLLECTION,
         ),
-        ("officer1", BASE | ADMIN | CATALOG_READ | CATALOG_EDIT | {"/admin/credentials", "/jobs"}),
+        (
+            "officer1",
+            BASE
+            | ADMIN
+            | CATALOG_READ
+            | CATALOG_EDIT
+            | COLLECTION
+            | {"/admin/credentials", "/jobs"},
+        ),
         ("deptuser1", BASE | {"/admin/regions", "/admin/departments"} | CATALOG_READ),
         ("secadmin1", BASE),
         ("auditor1", BASE | ADMIN | CATALOG_READ),

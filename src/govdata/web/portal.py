@@ -72,6 +72,17 @@ NOTICES: dict[str, str] = {
     "class_reactivated": N_("Classification node reactivated."),
     "synonyms_saved": N_("Synonyms saved."),
     "synonyms_deleted": N_("Synonyms deleted."),
+    "source_created": N_("Source system registered."),
+    "source_saved": N_("Source system saved."),
+    "source_deleted": N_("Source system removed."),
+    "source_file_uploaded": N_("File uploaded."),
+    "mount_created": N_("Data mounted on the entry."),
+    "mount_deleted": N_("Mount removed."),
+    "pipeline_created": N_("Pipeline created."),
+    "pipeline_deleted": N_("Pipeline removed."),
+    "pipeline_run_queued": N_("Run queued."),
+    "pipeline_paused": N_("Pipeline paused."),
+    "pipeline_resumed": N_("Pipeline resumed."),
 }
 
 
@@ -116,6 +127,16 @@ NAVIGATION: tuple[NavSection, ...] = (
             ),
             NavItem("/standards/data-elements", N_("Data elements"), "key", Perm.STANDARD_READ),
             NavItem("/standards/code-sets", N_("Code sets"), "grid", Perm.STANDARD_READ),
+        ),
+    ),
+    NavSection(
+        N_("Data collection"),
+        (
+            NavItem("/sources", N_("Source systems"), "database", Perm.SOURCE_READ),
+            NavItem("/exchange/mounts", N_("Mounts"), "file", Perm.EXCHANGE_READ),
+            NavItem("/exchange/pipelines", N_("Pipelines"), "activity", Perm.EXCHANGE_READ),
+            NavItem("/exchange/lake", N_("Lake tables"), "grid", Perm.EXCHANGE_READ),
+            NavItem("/exchange/report", N_("Collection report"), "map", Perm.EXCHANGE_READ),
         ),
     ),
     NavSection(

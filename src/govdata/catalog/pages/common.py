@@ -45,6 +45,8 @@ EVENT_LABELS = {
     "publish": N_("Published"),
     "withdraw": N_("Withdrawn"),
     "new_version": N_("New version opened"),
+    # Put on the timeline by a collection run that found new source columns.
+    "source_drift": N_("New source columns found"),
 }
 
 # Main content fields a reviewer may attach a reason to, in the editor's order.

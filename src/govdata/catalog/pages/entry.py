@@ -19,6 +19,9 @@ from govdata.catalog.schemas import (
     WithdrawRequest,
 )
 from govdata.core.errors import GovDataError, InvalidInput
+from govdata.exchange import mounts, pipelines
+from govdata.identity import queries as org
+from govdata.security.permissions import Perm, Scope
 from govdata.web.portal import Page, PortalRouter, UserForm, UserPage
 
 router = PortalRouter()
@@ -62,6 +65,7 @@ def detail_page(
         "catalog/entry.html",
         status=status,
         entry=entry,
+        mounted=_mounted(page, entry),
         shown=shown,
         findings=findings or [],
         has_errors=any(f.severity == "error" for f in findings or []),
@@ -73,6 +77,32 @@ def detail_page(
         error=error,
         **context(page),
     )
+
+
+def _mounted(page: Page, entry: EntryOut) -> dict[str, Any] | None:
+    """The entry's mount with its newest run, for those who may see collection; else None."""
+    if not page.can(Perm.EXCHANGE_READ):
+        return None
+    try:
+        with page.act() as ctx:
+            mount = mounts.mount_of_entry(ctx, entry.id)
+            flows = pipelines.list_pipelines(ctx, mount_id=mount.id).items if mount else []
+    except GovDataError as exc:
+        if refusal(exc):
+            return None
+        raise
+    runs = [p.last_run for p in flows if p.last_run is not None]
+    with page.act() as ctx:
+        dept = org.department_by_id(ctx.session, entry.provider.id)
+    can_mount = (
+        dept is not None
+        and entry.status == "published"
+        and page.actor.can(Perm.EXCHANGE_MANAGE, Scope(dept.region_path, dept.id))
+    )
+    if mount is None and not can_mount:
+        return None
+    # Without a mount the block only offers "mount data", to those who may.
+    return {"mount": mount, "last_run": max(runs, key=lambda r: r.started_at) if runs else None}
 
 
 @router.get("/catalog/entries/{ref:path}/versions/{version_no:int}")
