@@ -22,6 +22,7 @@ from govdata.core.clock import now
 from govdata.core.db import Database
 from govdata.core.errors import Conflict
 from govdata.demo.catalog import CatalogProgress, seed_catalog
+from govdata.demo.exchange import ExchangeProgress, seed_exchange
 from govdata.demo.province import SeedResult, logins, seed_province, store_is_empty
 from govdata.demo.sources.build import SIZES, Engine, ProgressFn, build_sources
 from govdata.demo.sources.writer import MariaDBSettings
@@ -112,11 +113,13 @@ def build(
     progress: ProgressFn | None = None,
     on_stage: Callable[[str], None] | None = None,
     catalog_progress: CatalogProgress | None = None,
+    exchange_progress: ExchangeProgress | None = None,
 ) -> tuple[SeedResult, dict[str, Any]]:
     """Seed the province, build the sources into ``settings.data_dir``, catalogue them and the
-    departments' other resources; mark it ready.
+    departments' other resources, mount the sources and run their first loads; mark it ready.
 
-    ``on_stage`` hears ``"seed"``, ``"sources"`` and then ``"catalog"`` as each stage begins.
+    ``on_stage`` hears ``"seed"``, ``"sources"``, ``"catalog"`` and then ``"exchange"`` as
+    each stage begins.
     Catalogue seeding skips departments already catalogued, so a rerun after an
     interruption finishes the catalogue without duplicating entries.
     """
@@ -155,6 +158,9 @@ def build(
     if on_stage:
         on_stage("catalog")
     entries = seed_catalog(db, settings, progress=catalog_progress)
+    if on_stage:
+        on_stage("exchange")
+    mounted = seed_exchange(db, settings, manifest, mariadb=mariadb, progress=exchange_progress)
     _write_marker(
         data_dir,
         {
@@ -165,6 +171,16 @@ def build(
             "departments": seeded.departments,
             "users": seeded.users,
             "catalog_entries": entries,
+            "mounts": [
+                {
+                    "system": m.system,
+                    "table": m.table,
+                    "mode": m.mode,
+                    "lake_table": m.lake_table,
+                    "pipeline": m.pipeline,
+                }
+                for m in mounted
+            ],
             "built_at": now().isoformat(timespec="seconds"),
         },
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -121,9 +121,14 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
                 bar.update(tasks["seed"], total=1, completed=1)
             elif name == "catalog":
                 tasks[name] = bar.add_task("政务数据目录 catalog", total=None)
+            elif name == "exchange":
+                tasks[name] = bar.add_task("挂载与首次归集 mounts and first loads", total=None)
 
         def catalog_progress(done: int, total: int) -> None:
             bar.update(tasks["catalog"], completed=done, total=total)
+
+        def exchange_progress(done: int, total: int, table: str) -> None:
+            bar.update(tasks["exchange"], completed=done, total=total)
 
         def progress(kind: str, name: str, amount: int, total: int | None) -> None:
             if name not in tasks:
@@ -142,6 +147,7 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
             progress=progress,
             on_stage=stage,
             catalog_progress=catalog_progress,
+            exchange_progress=exchange_progress,
         )
         for task in tasks.values():
             bar.update(task, total=bar.tasks[task].completed)
@@ -154,6 +160,7 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
         f"{rows:,} source rows in {len(manifest['systems'])} systems ({plan.engine}); "
         f"{entries} catalog entries"
     )
+    print_mounts(manifest, (builder.read_marker(settings.data_dir) or {}).get("mounts", []))
 
 
 def _report_existing(settings: Settings, plan: builder.DemoPlan) -> None:
@@ -174,6 +181,24 @@ def _report_existing(settings: Settings, plan: builder.DemoPlan) -> None:
             "[yellow]注意[/yellow]: GOVDATA_DEMO_PASSWORD differs from the one the demo was built "
             "with; the existing users keep the old password."
         )
+
+
+def print_mounts(manifest: dict[str, Any], mounts: list[dict[str, Any]]) -> None:
+    """Which source table feeds which entry, and how: the names to use with SQL and the CLI."""
+    where = {s["code"]: s.get("database") or s.get("path", "") for s in manifest.get("systems", [])}
+    table = Table(title="挂载 Mounts")
+    table.add_column("源表 source table", no_wrap=True)
+    table.add_column("方式 mode")
+    table.add_column("湖表 lake table", no_wrap=True)
+    table.add_column("管道 pipeline")
+    for m in mounts:
+        table.add_row(
+            f"{where.get(m['system'], m['system'])}.{m['table']}",
+            "物理汇聚 physical" if m["mode"] == "physical" else "逻辑接入 logical",
+            m.get("lake_table") or "—",
+            m.get("pipeline") or "—",
+        )
+    console.print(table)
 
 
 def print_logins(settings: Settings) -> None:
