@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/govdata/web/static/vendor
 SIZE ?= small
 
-.PHONY: services demo test test-fast bench bench-jobs bench-catalog lint assets clean
+.PHONY: services demo test test-fast bench bench-jobs bench-catalog bench-collect lint assets clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,13 +31,18 @@ demo: $(STAMP) assets
 test: $(STAMP) assets
 	$(BIN)/python -m pytest -q
 
-bench: bench-jobs bench-catalog
+bench: bench-jobs bench-catalog bench-collect
 
 bench-jobs: $(STAMP)
 	$(BIN)/python bench/jobs_throughput.py
 
 bench-catalog: $(STAMP)
 	$(BIN)/python bench/catalog_search.py
+
+# dlt, the peer it measures against, is only in the `bench` extra.
+bench-collect: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python bench/collect.py --json data/bench-collect.json
 
 # Configure the local MariaDB (row binary log) and PostgreSQL (wal_level=logical) for
 # change-data-capture and (re)start them; needs root. CI runs it before the tests.
