@@ -26,6 +26,7 @@ from govdata.exchange import api as exchange_api
 from govdata.exchange import pages as exchange_pages
 from govdata.identity import api as identity_api
 from govdata.identity import pages as identity_pages
+from govdata.lake import api as lake_api
 from govdata.notifications import api as notifications_api
 from govdata.notifications import pages as notifications_pages
 from govdata.security import api as security_api
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         notifications_api,
         sources_api,
         exchange_api,
+        lake_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     for pages in (
