@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pytest
 from sqlalchemy import select
 
+from govdata.catalog.models import CatalogEntry
 from govdata.config import Settings
 from govdata.core.db import Database
 from govdata.core.jobs.embedded import EmbeddedWorker
@@ -184,3 +185,26 @@ def _wait(condition: Any, seconds: float) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"not reached within {seconds} s")
         time.sleep(0.1)
+
+
+def test_lake_tables_names_each_tables_entry(
+    sqlite_demo: tuple[Database, Settings, dict[str, Any]],
+) -> None:
+    from typer.testing import CliRunner
+
+    from govdata.cli import app
+
+    db, settings, _manifest = sqlite_demo
+    mount = _mounts(db)["households"]
+    with db.transaction() as s:
+        entry = s.get(CatalogEntry, mount.entry_id)
+        assert entry is not None
+        expected = f"{entry.resource_code} {entry.name}"
+    result = CliRunner().invoke(
+        app,
+        ["lake", "tables", "--data-dir", str(settings.data_dir)],
+        env={"GOVDATA_DATABASE_URL": settings.db_url, "COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    line = next(row for row in result.output.splitlines() if str(mount.lake_table) in row)
+    assert expected in line

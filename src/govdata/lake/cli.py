@@ -20,7 +20,9 @@ import pyarrow.csv as pacsv
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import select
 
+from govdata.core.db import Database
 from govdata.core.errors import GovDataError, InvalidInput
 from govdata.lake.query import run_select
 from govdata.lake.tables import Lake
@@ -76,18 +78,44 @@ def tables(data_dir: DataDirOpt = None) -> None:
     """List lake tables with their catalog entry, version, row count and size."""
     with _errors_to_exit():
         lake = _lake(data_dir)
+        infos = [lake.info(name) for name in lake.list_tables()]
+        entries = _entry_names(data_dir, {i.entry_id for i in infos if i.entry_id})
         out = Table("table", "entry", "version", "rows", "size", "on disk")
-        for name in lake.list_tables():
-            info = lake.info(name)
+        for info in infos:
             out.add_row(
                 info.name,
-                info.entry_id or "",
+                entries.get(info.entry_id or "", info.entry_id or ""),
                 str(info.version),
                 str(info.num_rows),
                 _human_size(info.size_bytes),
                 _human_size(info.disk_bytes),
             )
         console.print(out)
+
+
+def _entry_names(data_dir: Path | None, entry_ids: set[str]) -> dict[str, str]:
+    """Entry id → "resource code name" from the node's store (ids alone without one)."""
+    if not entry_ids:
+        return {}
+    from govdata.catalog.models import CatalogEntry
+    from govdata.cli import load_settings
+
+    settings = load_settings(data_dir)
+    if not settings.database_url and not (settings.data_dir / "govdata.db").exists():
+        return {}
+    db = Database(settings.db_url)
+    try:
+        if not db.is_migrated():
+            return {}
+        with db.transaction() as session:
+            rows = session.execute(
+                select(CatalogEntry.id, CatalogEntry.resource_code, CatalogEntry.name).where(
+                    CatalogEntry.id.in_(entry_ids)
+                )
+            )
+            return {id_: f"{code} {name}" for id_, code, name in rows}
+    finally:
+        db.dispose()
 
 
 def _audit(data_dir: Path | None, sql: str, outcome: str, rows: int | None) -> None:
