@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from govdata.config import Settings
 from govdata.core.db import Database
+from govdata.core.errors import GovDataError
 from govdata.exchange.models import Pipeline
 from govdata.lake.tables import Lake
 from govdata.security.models import AuditRecord
@@ -341,3 +342,19 @@ def test_bad_credentials_fail_for_good(org: Org, db: Database, settings: Setting
         with db.transaction() as s:
             pipeline = s.get(Pipeline, setup.pipeline_id)
             assert pipeline is not None and pipeline.last_failure_at is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # What connectorx panics with when PostgreSQL terminates the backend mid-stream.
+        "cx writer failed: Source(PostgresError(Error { kind: Closed, cause: None }))",
+        'Source(MysqlError(Io(Custom { kind: UnexpectedEof, error: "unexpected EOF" })))',
+        "error communicating with database: Connection reset by peer (os error 104)",
+    ],
+)
+def test_a_lost_connection_in_the_fast_reader_is_the_source_going_away(text: str) -> None:
+    from govdata.exchange.engine.full import _classify
+
+    err = _classify("postgresql://db", Exception(text))
+    assert isinstance(err, GovDataError) and err.code == "source_unreachable"

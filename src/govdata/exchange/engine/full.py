@@ -64,6 +64,8 @@ _CX_LOST = (
     "Broken pipe",
     "bytes remaining on stream",
     "unexpected EOF",
+    # tokio-postgres on a backend terminated mid-stream: "PostgresError(Error { kind: Closed".
+    "kind: Closed",
 )
 
 
