@@ -526,9 +526,7 @@ def test_a_position_the_source_log_lost_leads_to_a_new_full_load(
     assert loads(rc.lake, table) == 2
 
 
-def test_deleting_a_postgres_cdc_pipeline_can_release_its_slot(org: Org) -> None:
-    from govdata.exchange.engine.cdc import release_source
-
+def test_deleting_a_postgres_cdc_pipeline_releases_its_slot(org: Org) -> None:
     with postgres_db() as src:
         src.execute(DDL["postgres"].split(";")[0])
         src.execute("COMMENT ON COLUMN people.id_no IS '公民身份号码'")
@@ -543,9 +541,8 @@ def test_deleting_a_postgres_cdc_pipeline_can_release_its_slot(org: Org) -> None
             stream.pause(org)
         name = stream_name(pipeline_id)
         assert src.rows("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (name,))
-        with org.db.sessions() as s:
-            source = s.get(SourceSystem, stream.rc.mount.source_id)
-            assert source is not None
-            release_source(org.settings, source, pipeline_id)
+        # A paused pipeline keeps its slot: the stream resumes from it.
+        with org.as_("xn_officer").act() as ctx:
+            pipelines.delete_pipeline(ctx, pipeline_id)
         assert not src.rows("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (name,))
         assert not src.rows("SELECT 1 FROM pg_publication WHERE pubname = %s", (name,))
