@@ -349,6 +349,8 @@ def test_bad_credentials_fail_for_good(org: Org, db: Database, settings: Setting
     [
         # What connectorx panics with when PostgreSQL terminates the backend mid-stream.
         "cx writer failed: Source(PostgresError(Error { kind: Closed, cause: None }))",
+        # ... and when MariaDB kills the connection.
+        "cx writer failed: Source(MySQLError(IoError { server disconnected }))",
         'Source(MysqlError(Io(Custom { kind: UnexpectedEof, error: "unexpected EOF" })))',
         "error communicating with database: Connection reset by peer (os error 104)",
     ],

@@ -50,22 +50,21 @@ DEFAULT_BATCH_ROWS = 50_000
 STAGING = "_staging"
 CHECKPOINT_KEY = "full"
 
-# connectorx reports a broken connection only through its error text.
+# connectorx reports a broken connection only through its error text (compared lower-cased):
+# e.g. "MySQLError(IoError { server disconnected })", "PostgresError(Error { kind: Closed".
 _CX_LOST = (
-    "IO error",
     "io error",
+    "ioerror",
     "os error",
-    "Connection",
     "connection",
+    "disconnected",
+    "kind: closed",
     "timed out",
     "server closed",
     "terminating connection",
     "broken pipe",
-    "Broken pipe",
     "bytes remaining on stream",
-    "unexpected EOF",
-    # tokio-postgres on a backend terminated mid-stream: "PostgresError(Error { kind: Closed".
-    "kind: Closed",
+    "unexpected eof",
 )
 
 
@@ -296,7 +295,7 @@ def _classify(target: str, exc: BaseException) -> BaseException:
     if isinstance(exc, (KeyboardInterrupt, SystemExit, GovDataError, Stopped)):
         return exc
     text = str(exc)
-    if any(marker in text for marker in _CX_LOST):
+    if any(marker in text.lower() for marker in _CX_LOST):
         return unreachable(target, text.strip().splitlines()[0][:300] if text else "")
     return _FastFailed(text.strip().splitlines()[0][:300] if text else type(exc).__name__)
 
