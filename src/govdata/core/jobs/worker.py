@@ -79,7 +79,6 @@ class JobRun:
         # The worker's own store and settings: handlers open their actions with these.
         self.db = db
         self.settings = settings
-        self._db = db
         self._lease_seconds = settings.job_lease_seconds
         self._stopping = stopping
         self._cancel_requested = bool(job.cancel_requested)
@@ -88,7 +87,7 @@ class JobRun:
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
         """Show how far the job is (done of total, and a short message) in the API and portal."""
-        self._observe(queue.report_progress(self._db, self.id, self.owner, done, total, message))
+        self._observe(queue.report_progress(self.db, self.id, self.owner, done, total, message))
 
     def save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Commit resume state; a worker that takes over later starts from it.
@@ -97,7 +96,7 @@ class JobRun:
         """
         renewed_at = time.monotonic()
         self._observe(
-            queue.save_checkpoint(self._db, self.id, self.owner, checkpoint, self._lease_seconds)
+            queue.save_checkpoint(self.db, self.id, self.owner, checkpoint, self._lease_seconds)
         )
         self.lease_renewed_at = renewed_at
         self.checkpoint = checkpoint
@@ -126,7 +125,7 @@ class JobRun:
     def extend_lease(self) -> bool:
         """Called by the worker's lease keeper; False once the lease is lost."""
         renewed_at = time.monotonic()
-        state = queue.heartbeat(self._db, self.id, self.owner, self._lease_seconds)
+        state = queue.heartbeat(self.db, self.id, self.owner, self._lease_seconds)
         if state is None:
             self._lost = True
             return False
