@@ -30,6 +30,8 @@ from govdata.lake import api as lake_api
 from govdata.notifications import api as notifications_api
 from govdata.notifications import pages as notifications_pages
 from govdata.security import api as security_api
+from govdata.sharing import api as sharing_api
+from govdata.sharing import api_data as data_api
 from govdata.sources import api as sources_api
 from govdata.sources import pages as sources_pages
 from govdata.web import errors, health, middleware
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         sources_api,
         exchange_api,
         lake_api,
+        sharing_api,
+        data_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     for pages in (

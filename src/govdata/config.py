@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     # anywhere except the platform's own data directory; production should name them.
     source_path_roots: str = ""
 
+    # Data-service API (sharing): default limits for an app without its own, and for users
+    # calling from the portal's try-it box.
+    data_api_per_minute: int = Field(default=6000, ge=1)
+    data_api_per_day: int = Field(default=1_000_000, ge=1)
+    # Rows one data-service page may return.
+    data_api_max_rows: int = Field(default=1000, ge=1, le=100_000)
+    # Subscriptions deliver files here (one folder per subscription); empty: <data_dir>/deliveries.
+    delivery_root: Path | None = None
+
     @property
     def db_url(self) -> str:
         if self.database_url:
@@ -70,6 +79,11 @@ class Settings(BaseSettings):
     def lake_dir(self) -> Path:
         """Folder holding the Delta Lake tables (see docs/lake.md)."""
         return self.lake_root if self.lake_root is not None else self.data_dir / "lake"
+
+    @property
+    def delivery_dir(self) -> Path:
+        root = self.delivery_root
+        return root if root is not None else self.data_dir / "deliveries"
 
     def resolved_secret_key(self) -> str:
         """The signing key: from the environment, else a key file kept in the data directory."""

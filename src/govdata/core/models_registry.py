@@ -12,6 +12,9 @@ MODEL_MODULES = (
     "govdata.notifications.models",
     "govdata.sources.models",
     "govdata.exchange.models",
+    "govdata.core.sequences",
+    "govdata.sharing.models",
+    "govdata.governance.models",
 )
 
 

@@ -25,8 +25,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy.orm import Session
 
 from govdata.catalog.models import CatalogEntry
+from govdata.config import Settings
 from govdata.core.errors import InvalidInput, NotFound
 from govdata.exchange import mapping
 from govdata.exchange.models import Mount
@@ -154,9 +156,15 @@ def _scalar(value: Any, t: pa.DataType, cond: Any) -> Any:
 
 
 def _logical(
-    ctx: ActionContext, mount: Mount, cols: list[dict[str, Any]], where: list[Filter], limit: int
+    s: Session,
+    settings: Settings,
+    mount: Mount,
+    cols: list[dict[str, Any]],
+    where: list[Filter],
+    limit: int,
+    order_by: list[str] | None,
 ) -> Iterator[pa.RecordBatch]:
-    facts = source_facts(ctx.session, mount.source_id)
+    facts = source_facts(s, mount.source_id)
     if facts is None:
         raise InvalidInput(
             "挂载的数据源已不存在",
@@ -164,7 +172,7 @@ def _logical(
             code="mount_source_invalid",
             details={"source_id": mount.source_id},
         )
-    connector = connector_for(ctx.settings, facts)
+    connector = connector_for(settings, facts)
     columns = mapping.source_columns(_Mapping(cols))
     timeout = float(mount.timeout_seconds)
     batch_rows = min(limit, 50_000)
@@ -182,6 +190,7 @@ def _logical(
             limit=limit,
             timeout=timeout,
             batch_rows=batch_rows,
+            order_by=order_by,
         )
     if isinstance(connector, SqlConnector):
         return connector.read_batches(
@@ -191,10 +200,75 @@ def _logical(
             limit=limit,
             timeout=timeout,
             batch_rows=batch_rows,
+            order_by=order_by,
         )
     return connector.read_batches(
         mount.target, columns=columns, where=where, limit=limit, batch_rows=batch_rows
     )
+
+
+def _typed(mount: Mount, filters: Sequence[Filter]) -> list[Filter]:
+    """Filter values cast to their field's type, so every source compares like with like
+    (a "42" from a query string against an integer column)."""
+    types = {c["field"]: mapping.parse_type(c["type"]) for c in mount.columns}
+    out: list[Filter] = []
+    for cond in filters:
+        if isinstance(cond, (tuple, list)) and len(cond) == 3 and cond[0] in types:
+            t = types[str(cond[0])]
+            value = cond[2]
+            if isinstance(value, (list, tuple)):
+                value = [_scalar(v, t, cond) for v in value]
+            elif value is not None:
+                value = _scalar(value, t, cond)
+            out.append((cond[0], cond[1], value))
+        else:
+            out.append(cond)
+    return out
+
+
+def fetch(
+    s: Session,
+    settings: Settings,
+    mount: Mount,
+    *,
+    fields: Sequence[str] | None = None,
+    filters: Sequence[Filter] = (),
+    limit: int,
+    order_by: Sequence[str] | None = None,
+) -> pa.Table:
+    """Rows of a mount's FIELDS, no permission check: the caller has authorised the read.
+
+    Logical mounts read the source now, projection, filters, order and limit pushed down;
+    physical mounts scan the lake table. ``order_by`` (field names, ascending) is what
+    keyset paging needs; without it the order is the store's.
+    """
+    cols = _select(mount, fields)
+    wanted = _Mapping(cols)
+    schema = mapping.mount_schema(wanted)
+    filters = _typed(mount, filters)
+    order = list(order_by or [])
+    for name in order:
+        if name not in {c["field"] for c in mount.columns}:
+            raise _bad_field(name, [c["field"] for c in mount.columns])
+    if mount.mode == MountMode.LOGICAL:
+        where = _source_filters(mount, filters)
+        by_field = {c["field"]: c["column"] for c in mount.columns}
+        source_order = [by_field[f] for f in order] or None
+        facts = source_facts(s, mount.source_id)
+        pushed = facts is not None and facts.kind in ("mariadb", "postgresql", "sqlite")
+        # Files and APIs cannot sort: read up to the row cap, then sort here.
+        n = limit if pushed or not order else mount.row_cap
+        extra = [by_field[f] for f in order if f not in schema.names]
+        read_cols = cols + [c for c in mount.columns if c["column"] in extra]
+        batches = [
+            mapping.conform(b, _Mapping(read_cols))
+            for b in _logical(s, settings, mount, read_cols, where, n, source_order)
+        ]
+        table = pa.Table.from_batches(batches, schema=mapping.mount_schema(_Mapping(read_cols)))
+        if order and not pushed:
+            table = table.sort_by([(f, "ascending") for f in order]).slice(0, limit)
+        return table.select(schema.names)
+    return _physical(settings, mount, schema, filters, limit, order)
 
 
 def read_mount(
@@ -224,21 +298,14 @@ def read_mount(
             details={"limit": limit},
         )
     n = cap if limit is None else min(limit, cap)
-    cols = _select(mount, columns)
-    wanted = _Mapping(cols)
-    schema = mapping.mount_schema(wanted)
-    if mount.mode == MountMode.LOGICAL:
-        where = _source_filters(mount, filters or ())
-        batches = [mapping.conform(b, wanted) for b in _logical(ctx, mount, cols, where, n)]
-        table = pa.Table.from_batches(batches, schema=schema)
-    else:
-        table = _physical(ctx, mount, schema, filters or (), n)
-    fields = schema.names
+    table = fetch(
+        ctx.session, ctx.settings, mount, fields=columns, filters=filters or (), limit=n
+    )
     ctx.audit(
         "exchange.mount.read",
         target_type="mount",
         target_id=mount.id,
-        fields=fields,
+        fields=table.schema.names,
         row_count=table.num_rows,
         details={"mode": mount.mode, "filters": [list(map(str, f)) for f in filters or ()]},
     )
@@ -246,32 +313,53 @@ def read_mount(
 
 
 def _physical(
-    ctx: ActionContext, mount: Mount, schema: pa.Schema, filters: Sequence[Filter], limit: int
+    settings: Settings,
+    mount: Mount,
+    schema: pa.Schema,
+    filters: Sequence[Filter],
+    limit: int,
+    order_by: list[str],
 ) -> pa.Table:
-    lake = Lake.from_settings(ctx.settings)
+    lake = Lake.from_settings(settings)
     if not mount.lake_table or not lake.exists(mount.lake_table):
         # Nothing collected yet: an empty result of the mount's shape, not an error.
         return schema.empty_table()
     full = lake.dataset(mount.lake_table).schema
     expr = _lake_filter(full, filters)
-    reader = lake.scan(mount.lake_table, columns=schema.names, filter=expr)
-    batches: list[pa.RecordBatch] = []
-    got = 0
-    for batch in reader:
-        if got + batch.num_rows > limit:
-            batch = batch.slice(0, limit - got)
-        batches.append(batch)
-        got += batch.num_rows
-        if got >= limit:
-            break
-    table = pa.Table.from_batches(batches, schema=reader.schema)
+    columns = list(dict.fromkeys([*schema.names, *order_by]))
+    reader = lake.scan(mount.lake_table, columns=columns, filter=expr)
+    if order_by:
+        # Keyset pages: keep the smallest ``limit`` rows seen so far, batch by batch, so
+        # memory stays at one batch plus one page whatever the table's size.
+        keys = [(f, "ascending") for f in order_by]
+        best: pa.Table | None = None
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            part = pa.Table.from_batches([batch])
+            merged = part if best is None else pa.concat_tables([best, part])
+            idx = pc.select_k_unstable(merged, k=min(limit, merged.num_rows), sort_keys=keys)
+            best = merged.take(idx)
+        table = reader.schema.empty_table() if best is None else best.sort_by(keys)
+        table = table.select(schema.names)
+    else:
+        batches: list[pa.RecordBatch] = []
+        got = 0
+        for batch in reader:
+            if got + batch.num_rows > limit:
+                batch = batch.slice(0, limit - got)
+            batches.append(batch)
+            got += batch.num_rows
+            if got >= limit:
+                break
+        table = pa.Table.from_batches(batches, schema=reader.schema).select(schema.names)
     return table.cast(schema) if table.schema != schema else table
 
 
 # -- rows for people --------------------------------------------------------------------------
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         # As text: a float would round a 18-digit amount.
         return str(value)
@@ -286,7 +374,7 @@ def _jsonable(value: Any) -> Any:
 
 def rows_out(table: pa.Table) -> RowsOut:
     """An Arrow table as JSON-ready rows (decimals as text, binary as base64)."""
-    rows = [{k: _jsonable(v) for k, v in row.items()} for row in table.to_pylist()]
+    rows = [{k: jsonable(v) for k, v in row.items()} for row in table.to_pylist()]
     return RowsOut(
         fields=[{"name": f.name, "type": str(f.type)} for f in table.schema],
         rows=rows,
@@ -368,7 +456,7 @@ def lake_table_versions(ctx: ActionContext, name: str, *, limit: int = 50) -> li
                 operation=commit.get("operation"),
                 pipeline_id=commit.get("govdata.pipeline_id"),
                 run_id=commit.get("govdata.run_id"),
-                metrics={k: _jsonable(v) for k, v in metrics.items()},
+                metrics={k: jsonable(v) for k, v in metrics.items()},
             )
         )
     return out

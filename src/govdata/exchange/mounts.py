@@ -19,7 +19,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from govdata.catalog.models import CatalogEntry, DataElement, EntryItem
@@ -44,8 +44,8 @@ from govdata.identity import queries as org
 from govdata.lake.names import RESERVED_SCHEMAS, entry_table_name
 from govdata.lake.tables import Lake
 from govdata.security.context import ActionContext
-from govdata.security.context_types import Actor
-from govdata.security.permissions import ROLE_PERMISSIONS, Perm, Scope
+from govdata.security.permissions import Perm, Scope
+from govdata.security.scopes import scope_clause
 from govdata.sources.base import SourceConnector, TableInfo
 from govdata.sources.models import SourceSystem
 from govdata.sources.registry import SourceFacts, connector_for, source_facts
@@ -69,32 +69,6 @@ DISCOVERY_TIMEOUT = 30.0
 def department_scope(s: Session, department_id: str) -> Scope:
     dept = org.department_by_id(s, department_id)
     return Scope(region_path=dept.region_path if dept else None, department_id=department_id)
-
-
-def scope_clause(
-    actor: Actor, perm: Perm, department: Any, region_path: Any
-) -> ColumnElement[bool]:
-    """A WHERE clause keeping rows whose department / region the actor's ``perm`` grants cover."""
-    if actor.kind == "system":
-        return true()
-    if actor.token_scopes is not None and perm.value not in actor.token_scopes:
-        return false()
-    clauses: list[ColumnElement[bool]] = []
-    for grant in actor.grants:
-        if perm not in ROLE_PERMISSIONS[grant.role]:
-            continue
-        if grant.department_id is not None:
-            clauses.append(department == grant.department_id)
-        elif grant.region_path is not None:
-            clauses.append(
-                or_(
-                    region_path == grant.region_path,
-                    region_path.startswith(grant.region_path + "/"),
-                )
-            )
-        else:
-            return true()
-    return or_(*clauses) if clauses else false()
 
 
 def mount_not_found(mount_id: str) -> NotFound:

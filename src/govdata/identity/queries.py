@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.identity.auth import actor_for_user
-from govdata.identity.models import Department, Region, RoleAssignment, User
+from govdata.identity.models import AppCredential, Department, Region, RoleAssignment, User
 from govdata.security.context_types import Actor
 from govdata.security.permissions import Role, Scope
 
@@ -50,6 +50,21 @@ def department_by_code(s: Session, code: str) -> DepartmentFacts | None:
 def department_by_id(s: Session, department_id: str) -> DepartmentFacts | None:
     dept = s.get(Department, department_id)
     return None if dept is None else _facts(dept)
+
+
+def department_names(s: Session, ids: set[str] | list[str]) -> dict[str, str]:
+    """Department id -> name, for the ids given (one query for a whole page of rows)."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    rows = s.execute(select(Department.id, Department.name).where(Department.id.in_(wanted)))
+    return {dept_id: name for dept_id, name in rows}
+
+
+def credential_department(s: Session, credential_id: str) -> str | None:
+    """The department an app credential belongs to."""
+    cred = s.get(AppCredential, credential_id)
+    return None if cred is None else cred.department_id
 
 
 def region_names(s: Session, codes: list[str]) -> dict[str, str]:

@@ -70,6 +70,18 @@ class Perm(StrEnum):
     # Rows of the department's own sources and lake tables. Operators manage metadata
     # and workflows, not content: they do not hold it.
     DATA_PREVIEW = "data.preview"
+    # Demands, applications, grants, subscriptions and objections of the actor's department
+    # (both sides: as consumer and as provider); operators see those in their scope.
+    SHARING_READ = "sharing.read"
+    # Post demands, apply for entries, withdraw, contest, renew, subscribe, object.
+    SHARING_APPLY = "sharing.apply"
+    # The provider's side: decide applications, answer demands and objections, revoke grants.
+    SHARING_DECIDE = "sharing.decide"
+    # The operator's side: route demands, operator approval steps, exemptions, contests,
+    # the sharing policy and the holiday calendar, app rate limits.
+    SHARING_MANAGE = "sharing.manage"
+    # Granted data through the data-service API (服务聚合); a grant must also cover it.
+    DATA_READ = "data.read"
 
 
 _READ_ORG = {Perm.REGION_READ, Perm.DEPARTMENT_READ, Perm.NOTIFICATION_READ}
@@ -96,6 +108,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.SOURCE_MANAGE,
             Perm.EXCHANGE_READ,
             Perm.EXCHANGE_MANAGE,
+            Perm.SHARING_READ,
+            Perm.SHARING_MANAGE,
         }
     ),
     # job.read outside a platform-wide grant shows only the jobs the actor started.
@@ -111,6 +125,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CATALOG_REVIEW,
             Perm.SOURCE_READ,
             Perm.EXCHANGE_READ,
+            Perm.SHARING_READ,
         }
     ),
     Role.DEPT_OFFICER: frozenset(
@@ -127,9 +142,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.EXCHANGE_READ,
             Perm.EXCHANGE_MANAGE,
             Perm.DATA_PREVIEW,
+            Perm.SHARING_READ,
+            Perm.SHARING_APPLY,
+            Perm.SHARING_DECIDE,
+            Perm.DATA_READ,
         }
     ),
-    Role.DEPT_USER: frozenset({*_READ_ORG, *_READ_CATALOG}),
+    Role.DEPT_USER: frozenset(
+        {*_READ_ORG, *_READ_CATALOG, Perm.SHARING_READ, Perm.SHARING_APPLY, Perm.DATA_READ}
+    ),
     Role.SECADMIN: frozenset({Perm.SECURITY_MANAGE, Perm.NOTIFICATION_READ}),
     Role.AUDITOR: frozenset({*_READ_ORG, Perm.USER_READ, Perm.AUDIT_READ, *_READ_CATALOG}),
 }

@@ -178,13 +178,16 @@ class SqlConnector(SourceConnector):
         batch_rows: int = 50_000,
         limit: int | None = None,
         timeout: float | None = None,
+        order_by: Sequence[str] | None = None,
     ) -> Iterator[pa.RecordBatch]:
         """As ``SourceConnector.read_batches``; ``timeout`` (seconds) has the source stop the
-        statement (``source_timeout``), protecting it from a read that runs too long."""
+        statement (``source_timeout``), protecting it from a read that runs too long;
+        ``order_by`` (columns, ascending) sorts at the source, for keyset paging."""
         # Validate now, not at the first next(): a bad request fails where it is made.
         info = self.table(table)
         check_limit(batch_rows, maximum=1_000_000)
         sql, params, schema, converters = self._select(info, columns, where)
+        sql += self._order(info, order_by)
         if limit is not None:
             sql += f" LIMIT {check_limit(limit, maximum=100_000_000)}"
         return self._stream(sql, params, schema, converters, batch_rows, timeout)
@@ -219,6 +222,7 @@ class SqlConnector(SourceConnector):
         timeout: float | None = None,
         batch_rows: int = 50_000,
         info: TableInfo | None = None,
+        order_by: Sequence[str] | None = None,
     ) -> Iterator[pa.RecordBatch]:
         """Stream the result of one read-only SELECT (checked with SQLGlot).
 
@@ -236,9 +240,15 @@ class SqlConnector(SourceConnector):
         clauses, _params = self._where(info, where or ())
         if clauses:
             text += " WHERE " + " AND ".join(clauses)
+        text += self._order(info, order_by)
         if limit is not None:
             text += f" LIMIT {check_limit(limit, maximum=100_000_000)}"
         return self._stream(text, params, schema, converters, batch_rows, timeout, read_only=True)
+
+    def _order(self, info: TableInfo, order_by: Sequence[str] | None) -> str:
+        if not order_by:
+            return ""
+        return " ORDER BY " + ", ".join(self._ident(info.column(c).name) for c in order_by)
 
     def _wrapped(self, body: str, projection: str) -> str:
         if self.placeholder == "%s":

@@ -21,6 +21,7 @@ HANDLER_MODULES = (
     "govdata.core.jobs.handlers",
     "govdata.exchange.jobs",
     "govdata.exchange.report_jobs",
+    "govdata.sharing.deadlines",
 )
 
 _HANDLERS: dict[str, Handler] = {}
