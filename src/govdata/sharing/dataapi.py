@@ -40,6 +40,12 @@ from govdata.sources.base import FILTER_OPS, Filter
 
 AUDIT_READ = "sharing.data.read"
 AUDIT_VERIFY = "sharing.data.verify"
+# The grant code shown when a provider department reads its own entry.
+OWN = "own"
+
+
+def limits_apply(ctx: ActionContext) -> bool:
+    return ctx.actor.kind in ("app", "user") and ctx.actor.id is not None
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,13 @@ def _plan(ctx: ActionContext, resource_code: str) -> _Plan:
     ctx.require(Perm.DATA_READ)
     s = ctx.session
     entry: CatalogEntry = published_entry(ctx, resource_code)
-    try:
-        grant: Grant = grant_for_read(ctx, entry)
-    except PermissionDenied as exc:
-        raise _refuse(ctx, entry.resource_code, exc) from None
+    own = ctx.actor.department_id == entry.provider_department_id
+    grant: Grant | None = None
+    if not own:
+        try:
+            grant = grant_for_read(ctx, entry)
+        except PermissionDenied as exc:
+            raise _refuse(ctx, entry.resource_code, exc) from None
     mount = s.scalars(select(Mount).where(Mount.entry_id == entry.id)).one_or_none()
     if mount is None:
         raise ServiceUnavailable(
@@ -80,7 +89,23 @@ def _plan(ctx: ActionContext, resource_code: str) -> _Plan:
             code="sharing_no_data",
             details={"resource_code": entry.resource_code},
         )
+    if limits_apply(ctx):
+        limits.consume(s, ctx.settings, ctx.actor.id or "", is_app=ctx.actor.kind == "app")
     by_item = {c["item"]: c["field"] for c in mount.columns if c.get("item")}
+    if grant is None:
+        # A provider reads its own data, all of it, unmasked: it holds it already.
+        return _Plan(
+            entry_id=entry.id,
+            resource_code=entry.resource_code,
+            grant_id="",
+            grant_code=OWN,
+            purpose="",
+            mount=mount,
+            granted=[c["field"] for c in mount.columns if c.get("item")],
+            masks={},
+            row_filter=[],
+            key=list(mount.key_columns or []),
+        )
     granted = [c["field"] for c in mount.columns if c.get("item") in set(grant.items)]
     row_filter: list[Filter] = []
     for cond in grant.row_filter or []:
@@ -99,8 +124,6 @@ def _plan(ctx: ActionContext, resource_code: str) -> _Plan:
         for item, kind in (grant.masks or {}).items()
         if item in by_item and kind != masking.CLEAR
     }
-    if ctx.actor.kind == "app" or ctx.actor.kind == "user":
-        limits.consume(s, ctx.settings, ctx.actor.id or "", is_app=ctx.actor.kind == "app")
     return _Plan(
         entry_id=entry.id,
         resource_code=entry.resource_code,
@@ -187,25 +210,20 @@ def read_data(
     filters: Sequence[Filter] = (),
     limit: int = 100,
     cursor: str | None = None,
+    key: str | None = None,
 ) -> DataPage:
     """Granted rows of an entry, a page at a time in key order.
 
     ``fields`` (default: every granted field) and ``filters`` (``[field, op, value]``, ops
     ``= < <= > >= IN IS NULL IS NOT NULL``) may only name granted fields
     (``sharing_field_not_granted`` otherwise); the grant's row filter is always added.
-    ``next_cursor`` continues in key order (entries with a single-field key); masked fields
-    are listed in ``masked``. Needs ``data.read`` and an active grant to the caller's
-    department (and app); counted against the app's rate limit and quota; audited
-    (``sharing.data.read``: app, grant, fields, filters, rows, duration).
+    ``key`` looks up one record by the entry's single-field key. ``next_cursor`` continues
+    in key order (entries with a single-field key); masked fields are listed in ``masked``.
+    Needs ``data.read`` and an active grant to the caller's department (and app) — or the
+    caller's department provides the entry; counted against the app's rate limit and quota;
+    audited (``sharing.data.read``: app, grant, fields, filters, rows, duration).
     """
     started = time.perf_counter()
-    with caller.act() as ctx:
-        plan = _plan(ctx, resource_code)
-        wanted = list(dict.fromkeys(fields)) if fields else list(plan.granted)
-        outside = [f for f in wanted if f not in plan.granted]
-        if outside:
-            raise _refuse(ctx, plan.resource_code, _not_granted(outside, plan.granted))
-        conditions = _check_filters(filters, plan)
     max_rows = caller.settings.data_api_max_rows
     if not 1 <= limit <= max_rows:
         raise InvalidInput(
@@ -213,6 +231,24 @@ def read_data(
             f"limit must be between 1 and {max_rows}",
             code="invalid_limit",
         )
+    with caller.act() as ctx:
+        plan = _plan(ctx, resource_code)
+        wanted = list(dict.fromkeys(fields)) if fields else list(plan.granted)
+        outside = [f for f in wanted if f not in plan.granted]
+        if outside:
+            raise _refuse(ctx, plan.resource_code, _not_granted(outside, plan.granted))
+        conditions = _check_filters(filters, plan)
+        if key is not None:
+            if len(plan.key) != 1:
+                raise InvalidInput(
+                    "该目录不是单字段主键，请用过滤条件查询",
+                    "The entry has no single-field key; use filters",
+                    code="sharing_key_unsupported",
+                )
+            if plan.key[0] not in plan.granted:
+                raise _refuse(ctx, plan.resource_code, _not_granted(plan.key, plan.granted))
+            conditions.append((plan.key[0], "=", key))
+            limit = 1
     paging = len(plan.key) == 1
     where = [*conditions, *plan.row_filter]
     if cursor:
@@ -283,19 +319,7 @@ def lookup(
     caller: Caller, resource_code: str, key: str, *, fields: Sequence[str] | None = None
 ) -> DataPage:
     """The record with key ``key`` (entries with a single-field key): a page of 0 or 1 rows."""
-    with caller.act() as ctx:
-        plan = _plan(ctx, resource_code)
-    if len(plan.key) != 1:
-        raise InvalidInput(
-            "该目录不是单字段主键，请用过滤条件查询",
-            "The entry has no single-field key; use filters",
-            code="sharing_key_unsupported",
-        )
-    if plan.key[0] not in plan.granted:
-        raise _not_granted(plan.key, plan.granted)
-    return read_data(
-        caller, resource_code, fields=fields, filters=[(plan.key[0], "=", key)], limit=1
-    )
+    return read_data(caller, resource_code, fields=fields, key=key)
 
 
 def _shown(filters: Sequence[Filter]) -> list[list[str]]:
