@@ -46,11 +46,22 @@ ITEMS: list[dict[str, Any]] = [
         "grade": 3,
         "data_element": "DE00001",
     },
-    {"name": "姓名", "name_en": "name", "data_type": "string", "length": 50, "grade": 2,
-     "data_element": "DE00002"},
+    {
+        "name": "姓名",
+        "name_en": "name",
+        "data_type": "string",
+        "length": 50,
+        "grade": 2,
+        "data_element": "DE00002",
+    },
     {"name": "手机号码", "name_en": "phone", "data_type": "string", "length": 11, "grade": 2},
-    {"name": "户籍地区划", "name_en": "region_code", "data_type": "string", "length": 6,
-     "grade": 1},
+    {
+        "name": "户籍地区划",
+        "name_en": "region_code",
+        "data_type": "string",
+        "length": 6,
+        "grade": 1,
+    },
     {"name": "年龄", "name_en": "age", "data_type": "integer", "grade": 1},
 ]
 PEOPLE = [
@@ -166,7 +177,9 @@ def mount_physical(org: Org, entry_id: str, source_id: str, rows: list[tuple[Any
     )
     if not lake.exists(table_name):
         lake.create(table_name, schema, entry_id=entry_id)
-    lake.overwrite(table_name, pa.Table.from_pylist([dict(zip(schema.names, r)) for r in rows], schema))
+    lake.overwrite(
+        table_name, pa.Table.from_pylist([dict(zip(schema.names, r)) for r in rows], schema)
+    )
     return out.id
 
 
@@ -188,7 +201,9 @@ class World:
             mount_physical(self.org, entry.id, source_id, PEOPLE)
         return entry
 
-    def apply(self, entry: CatalogEntry, user: str = "hx_officer", **overrides: Any) -> ApplicationOut:
+    def apply(
+        self, entry: CatalogEntry, user: str = "hx_officer", **overrides: Any
+    ) -> ApplicationOut:
         data: dict[str, Any] = {
             "entry": entry.resource_code,
             "purpose": "为群众办理户籍证明核验身份",

@@ -97,7 +97,9 @@ def test_conditional_share_goes_to_the_provider_with_a_working_day_deadline(
 def test_grade_3_and_4_need_the_operator_after_the_provider(world: World) -> None:
     for grade in (3, 4):
         entry = world.entry(
-            name=f"重要数据{grade}", share_type="conditional", share_condition="须审批",
+            name=f"重要数据{grade}",
+            share_type="conditional",
+            share_condition="须审批",
             grade=grade,
         )
         app = world.apply(entry)
@@ -166,13 +168,15 @@ def test_a_not_shared_item_makes_the_request_refused_but_the_other_items_can_be_
 ) -> None:
     entry = world.entry(
         items=[
-            *[
-                dict(i, grade=min(i["grade"], 2))
-                for i in ITEMS
-                if i["name"] != "手机号码"
-            ],
-            {"name": "手机号码", "name_en": "phone", "data_type": "string", "length": 11,
-             "grade": 2, "share_type": "none"},
+            *[dict(i, grade=min(i["grade"], 2)) for i in ITEMS if i["name"] != "手机号码"],
+            {
+                "name": "手机号码",
+                "name_en": "phone",
+                "data_type": "string",
+                "length": 11,
+                "grade": 2,
+                "share_type": "none",
+            },
         ]
     )
     with pytest.raises(InvalidInput) as err:
@@ -229,7 +233,9 @@ def test_rejection_needs_a_reason_and_can_be_contested(world: World) -> None:
         contested = applications.contest(ctx, app.id, ReasonIn(reason="用途符合共享条件"))
     assert contested.status == ApplicationStatus.CONTESTED
     with world.org.as_("hx_officer").act() as ctx, pytest.raises(PermissionDenied):
-        applications.resolve_contest(ctx, app.id, ContestResolution(uphold=False, comment="越权协调"))
+        applications.resolve_contest(
+            ctx, app.id, ContestResolution(uphold=False, comment="越权协调")
+        )
     with world.org.as_("operator").act() as ctx:
         granted = applications.resolve_contest(
             ctx, app.id, ContestResolution(uphold=False, comment="经协调，同意共享")
@@ -324,16 +330,16 @@ def test_renewal_extends_the_same_grant(world: World) -> None:
                 ctx, grant_id, RenewIn(valid_until=date.today() + timedelta(days=30), reason="x续")
             )
         renewal = applications.renew(
-            ctx, grant_id, RenewIn(valid_until=date.today() + timedelta(days=400), reason="继续使用")
+            ctx,
+            grant_id,
+            RenewIn(valid_until=date.today() + timedelta(days=400), reason="继续使用"),
         )
     assert renewal.kind == "renewal" and renewal.current_step == StepKind.PROVIDER
     world.decide(renewal.id, "xn_officer")
     with world.org.db.transaction() as s:
         grant = s.get(Grant, grant_id)
         assert grant is not None and grant.renewed_at is not None
-        assert grant.expires_at.astimezone(DISPLAY_TZ).date() == date.today() + timedelta(
-            days=401
-        )
+        assert grant.expires_at.astimezone(DISPLAY_TZ).date() == date.today() + timedelta(days=401)
         assert len(s.scalars(select(Grant)).all()) == 1
 
 
@@ -343,7 +349,9 @@ def test_revoked_and_expired_grants_cannot_be_renewed(world: World) -> None:
         grants.revoke_grant(ctx, app.grant_id or "", ReasonIn(reason="数据用途变更"))
     with world.org.as_("hx_officer").act() as ctx, pytest.raises(Conflict) as err:
         applications.renew(
-            ctx, app.grant_id or "", RenewIn(valid_until=date.today() + timedelta(days=200), reason="续期")
+            ctx,
+            app.grant_id or "",
+            RenewIn(valid_until=date.today() + timedelta(days=200), reason="续期"),
         )
     assert err.value.code == "sharing_grant_not_active"
     with world.org.as_("hx_officer").act() as ctx:

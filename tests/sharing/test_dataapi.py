@@ -246,7 +246,10 @@ def test_no_projection_or_filter_leaks_an_item_or_row_outside_the_grant(
     world: World, mode: str
 ) -> None:
     entry = granted_entry(
-        world, mode, items=GRANTED_ITEMS, row_filter=[["户籍地区划", "=", SCOPE]],
+        world,
+        mode,
+        items=GRANTED_ITEMS,
+        row_filter=[["户籍地区划", "=", SCOPE]],
         clear_items=["姓名"],
     )
     caller = world.caller("hx_officer")
@@ -285,3 +288,31 @@ def test_no_projection_or_filter_leaks_an_item_or_row_outside_the_grant(
                 assert r["name"] not in text
 
     check()
+
+
+@pytest.mark.parametrize("kind", ["mariadb", "postgres"])
+def test_a_live_database_source_gets_the_same_answers(world: World, kind: str) -> None:
+    from tests.exchange.sourcedb import mariadb_db, postgres_db
+    from tests.exchange.test_mounts import add_source
+    from tests.sharing.conftest import mount_logical
+
+    make = mariadb_db if kind == "mariadb" else postgres_db
+    with make() as src:
+        src.execute(
+            "CREATE TABLE people (id_no VARCHAR(18) PRIMARY KEY, xm VARCHAR(50),"
+            " mobile VARCHAR(11), region VARCHAR(6), age INTEGER, secret_note VARCHAR(20))"
+        )
+        src.executemany(
+            "INSERT INTO people VALUES (%s, %s, %s, %s, %s, 'internal')", [list(p) for p in PEOPLE]
+        )
+        entry = world.entry()
+        mount_logical(world.org, entry.id, add_source(world.org, "xn_stats", src))
+        world.apply(entry, row_filter=[["年龄", ">", 30]], items=["公民身份号码", "姓名", "年龄"])
+        caller = world.caller("hx_officer")
+        first = dataapi.read_data(caller, entry.resource_code, limit=2)
+        second = dataapi.read_data(caller, entry.resource_code, limit=2, cursor=first.next_cursor)
+        assert [r["name"] for r in first.rows + second.rows] == ["钱*", "李*", "张*", "王*"]
+        assert second.next_cursor is None
+        assert dataapi.lookup(caller, entry.resource_code, "632801200004047890").rows == []
+        page = dataapi.read_data(caller, entry.resource_code, filters=[("age", "<=", "36")])
+        assert [r["age"] for r in page.rows] == [36, 34]
