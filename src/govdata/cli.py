@@ -16,6 +16,7 @@ from govdata.demo import cli as demo_cli
 from govdata.exchange import cli as exchange_cli
 from govdata.identity import cli as identity_cli
 from govdata.lake import cli as lake_cli
+from govdata.sharing import cli as sharing_cli
 
 app = typer.Typer(help="GovData 一体化政务大数据平台", no_args_is_help=True)
 console = Console()
@@ -77,6 +78,7 @@ app.add_typer(jobs_cli.jobs_app, name="jobs")
 app.add_typer(lake_cli.lake_app, name="lake")
 app.add_typer(catalog_cli.catalog_app, name="catalog")
 app.add_typer(exchange_cli.pipeline_app, name="pipeline")
+app.add_typer(sharing_cli.sharing_app, name="sharing")
 
 
 def main() -> None:
