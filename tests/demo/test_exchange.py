@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ from govdata.config import Settings
 from govdata.core.db import Database
 from govdata.core.jobs.embedded import EmbeddedWorker
 from govdata.core.jobs.models import Job
-from govdata.demo import builder
 from govdata.demo.exchange import LOGICAL, PHYSICAL
 from govdata.demo.sources.writer import MariaDBSettings, drop_mariadb_databases, mariadb_connect
 from govdata.exchange import logical
@@ -27,34 +25,10 @@ from govdata.exchange.models import Mount, Pipeline
 from govdata.lake.tables import Lake
 from govdata.sources.models import SourceSystem
 from tests import services
+from tests.demo.conftest import _build
 from tests.demo.test_catalog import caller_for
 
 PERSONS = 300
-
-
-def _settings(data_dir: Path, url: str) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        database_url=url,
-        secret_key="test-secret-key-" + "x" * 32,
-        embedded_worker=False,
-        demo_mode=True,
-        argon2_time_cost=1,
-        argon2_memory_kib=1024,
-        job_poll_seconds=0.2,
-    )
-
-
-def _build(
-    tmp: Path, sqlite_template: Path, engine: str, mariadb: MariaDBSettings | None = None
-) -> tuple[Database, Settings, dict[str, Any]]:
-    store = tmp / "govdata.db"
-    shutil.copy(sqlite_template, store)
-    settings = _settings(tmp / "data", f"sqlite:///{store}")
-    db = Database(settings.db_url)
-    plan = builder.plan("small", engine, PERSONS)  # type: ignore[arg-type]
-    _seeded, manifest = builder.build(settings, db, plan, mariadb=mariadb)
-    return db, settings, manifest
 
 
 def _mounts(db: Database) -> dict[str, Mount]:
@@ -62,17 +36,6 @@ def _mounts(db: Database) -> dict[str, Mount]:
         rows = list(s.scalars(select(Mount)))
         s.expunge_all()
     return {m.target: m for m in rows}
-
-
-@pytest.fixture(scope="module")
-def sqlite_demo(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Database, Settings, dict[str, Any]]]:
-    db, settings, manifest = _build(
-        tmp_path_factory.mktemp("demo_exchange"), sqlite_template, "sqlite"
-    )
-    yield db, settings, manifest
-    db.dispose()
 
 
 def test_every_source_table_is_mounted_half_logical_half_physical(

@@ -123,6 +123,8 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
                 tasks[name] = bar.add_task("政务数据目录 catalog", total=None)
             elif name == "exchange":
                 tasks[name] = bar.add_task("挂载与首次归集 mounts and first loads", total=None)
+            elif name == "sharing":
+                tasks[name] = bar.add_task("共享申请、授权、订阅 sharing", total=None)
 
         def catalog_progress(done: int, total: int) -> None:
             bar.update(tasks["catalog"], completed=done, total=total)
