@@ -22,6 +22,8 @@ from govdata.core.db import Database
 from govdata.core.jobs import api as jobs_api
 from govdata.core.jobs import pages as jobs_pages
 from govdata.core.jobs.embedded import EmbeddedWorker
+from govdata.core.jobs.registry import load_handlers
+from govdata.core.jobs.schedules import ensure_standing
 from govdata.exchange import api as exchange_api
 from govdata.exchange import pages as exchange_pages
 from govdata.identity import api as identity_api
@@ -32,6 +34,7 @@ from govdata.notifications import pages as notifications_pages
 from govdata.security import api as security_api
 from govdata.sharing import api as sharing_api
 from govdata.sharing import api_data as data_api
+from govdata.sharing import pages as sharing_pages
 from govdata.sources import api as sources_api
 from govdata.sources import pages as sources_pages
 from govdata.web import errors, health, middleware
@@ -49,6 +52,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             db.migrate()
+        load_handlers(settings.job_handler_modules)
+        ensure_standing(db)
         worker = EmbeddedWorker(db, settings) if settings.embedded_worker else None
         if worker:
             worker.start()
@@ -98,6 +103,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         notifications_pages,
         sources_pages,
         exchange_pages,
+        sharing_pages,
     ):
         app.include_router(pages.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

@@ -34,6 +34,12 @@ COLLECTION = {
     "/exchange/lake",
     "/exchange/report",
 }
+SHARING = {
+    "/sharing/applications",
+    "/sharing/demands",
+    "/sharing/objections",
+    "/sharing/subscriptions",
+}
 
 
 @pytest.mark.parametrize(
@@ -47,7 +53,9 @@ COLLECTION = {
             | CATALOG_EDIT
             | {"/admin/credentials", "/jobs", "/catalog/review"}
             | {"/catalog/admin/classes", "/catalog/admin/synonyms"}
-            | COLLECTION,
+            | COLLECTION
+            | SHARING
+            | {"/sharing/review", "/sharing/grants/all", "/sharing/policy"},
         ),
         (
             "officer1",
@@ -56,9 +64,18 @@ COLLECTION = {
             | CATALOG_READ
             | CATALOG_EDIT
             | COLLECTION
-            | {"/admin/credentials", "/jobs"},
+            | {"/admin/credentials", "/jobs"}
+            | SHARING
+            | {"/sharing/review", "/sharing/grants", "/sharing/grants/given"},
         ),
-        ("deptuser1", BASE | {"/admin/regions", "/admin/departments"} | CATALOG_READ),
+        (
+            "deptuser1",
+            BASE
+            | {"/admin/regions", "/admin/departments"}
+            | CATALOG_READ
+            | SHARING
+            | {"/sharing/grants"},
+        ),
         ("secadmin1", BASE),
         ("auditor1", BASE | ADMIN | CATALOG_READ),
     ],

@@ -29,6 +29,7 @@ from govdata.sharing.schemas import (
     ExemptionCreate,
     ExemptionOut,
     GrantApps,
+    GrantField,
     GrantOut,
     GrantPage,
     HolidayIn,
@@ -249,6 +250,13 @@ def list_grants(
 def get_grant(caller: CallerDep, grant_id: str) -> GrantOut:
     with caller.act() as ctx:
         return grants.get_grant(ctx, grant_id)
+
+
+@router.get("/sharing/grants/{grant_id}/fields", response_model=list[GrantField])
+def grant_fields(caller: CallerDep, grant_id: str) -> list[GrantField]:
+    """The data-service API's field, type and mask for each granted item."""
+    with caller.act() as ctx:
+        return grants.grant_fields(ctx, grant_id)
 
 
 @router.post("/sharing/grants/{grant_id}/revoke", response_model=GrantOut)

@@ -4,7 +4,7 @@ Overdue open approval steps, routed demands and open objection tickets are escal
 the operator once each (``escalated_at``); subscriptions of expired grants end. Countdown
 and overdue markers on screen are computed from the deadlines when read, so they are right
 between sweeps; the sweep only adds the escalation and its notices. It runs as job
-``sharing.sweep`` every few minutes (a job schedule the migration seeds).
+``sharing.sweep`` every five minutes (a standing schedule every server and worker ensures).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from govdata.config import Settings
 from govdata.core.clock import now
 from govdata.core.db import Database
-from govdata.core.jobs.registry import job_handler
+from govdata.core.jobs.registry import job_handler, standing_schedule
 from govdata.core.jobs.worker import JobRun
 from govdata.governance.models import Ticket
 from govdata.governance.vocab import TicketStatus
@@ -30,6 +30,7 @@ from govdata.sharing.models import Application, ApplicationStep, Demand, Grant, 
 from govdata.sharing.vocab import DemandStatus, GrantStatus, StepStatus, SubscriptionState
 
 JOB_KIND = "sharing.sweep"
+standing_schedule(JOB_KIND, "*/5 * * * *", JOB_KIND)
 
 
 def sweep(db: Database, settings: Settings) -> dict[str, int]:

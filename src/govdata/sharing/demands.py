@@ -119,7 +119,9 @@ def create_demand(ctx: ActionContext, data: DemandCreate) -> DemandOut:
     dept = own_department(ctx)
     ctx.require(Perm.SHARING_APPLY, Scope(region_path=dept.region_path, department_id=dept.id))
     s = ctx.session
-    if data.suggested_department_id and not org.department_by_id(s, data.suggested_department_id):
+    # Checked whenever given: an empty id is no department either (not a foreign-key error).
+    suggested = data.suggested_department_id
+    if suggested is not None and not org.department_by_id(s, suggested):
         raise InvalidInput(
             "建议的提供部门不存在",
             "The suggested provider department does not exist",

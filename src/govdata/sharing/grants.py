@@ -19,6 +19,7 @@ from govdata.core.clock import DISPLAY_TZ, as_utc, now
 from govdata.core.errors import Conflict, InvalidInput, PermissionDenied
 from govdata.core.pagination import paginate
 from govdata.core.sequences import daily_code
+from govdata.exchange.models import Mount
 from govdata.identity import queries as org
 from govdata.notifications.actions import Message
 from govdata.security.context import ActionContext
@@ -33,7 +34,7 @@ from govdata.sharing.common import (
     two_sided_clause,
 )
 from govdata.sharing.models import Application, Grant, Subscription
-from govdata.sharing.schemas import GrantApps, GrantOut, GrantPage, ReasonIn
+from govdata.sharing.schemas import GrantApps, GrantField, GrantOut, GrantPage, ReasonIn
 from govdata.sharing.vocab import ONWARD_TRANSFER_NOTICE, GrantStatus, SubscriptionState, label
 
 
@@ -230,6 +231,29 @@ def list_grants(
     return GrantPage(
         items=[grant_out(g, names, ctx.locale) for g in page.items], next_cursor=page.next_cursor
     )
+
+
+def grant_fields(ctx: ActionContext, grant_id: str) -> list[GrantField]:
+    """The data-service API's field for each granted item, with its type and mask: what the
+    consumer's calls must name. Either side of the grant may read it (names only, no data)."""
+    grant = load_grant(ctx, grant_id)
+    mount = ctx.session.scalars(
+        select(Mount).where(Mount.entry_id == grant.entry_id)
+    ).one_or_none()
+    by_item = {c.get("item"): c for c in (mount.columns if mount else []) if c.get("item")}
+    masks = grant.masks or {}
+    out = []
+    for item in grant.items:
+        column = by_item.get(item)
+        out.append(
+            GrantField(
+                item=item,
+                field=column.get("field") if column else None,
+                type=column.get("type") if column else None,
+                mask=masks.get(item, masking.CLEAR),
+            )
+        )
+    return out
 
 
 def revoke_grant(ctx: ActionContext, grant_id: str, data: ReasonIn) -> GrantOut:

@@ -299,6 +299,15 @@ class GrantPage(BaseModel):
     next_cursor: str | None
 
 
+class GrantField(BaseModel):
+    """One granted item as the data-service API names it."""
+
+    item: str
+    field: str | None = Field(description="the API field; None while the item is unmapped")
+    type: str | None
+    mask: str = Field(description='the mask kind, or "clear"')
+
+
 class GrantApps(_In):
     app_ids: list[str] = Field(max_length=50, description="empty: every app of the consumer")
 

@@ -91,7 +91,8 @@ class NavItem:
     href: str
     label: str
     icon: str
-    perm: Perm | None = None
+    # Shown when the actor holds this permission (or any one of these) somewhere.
+    perm: Perm | tuple[Perm, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,25 @@ NAVIGATION: tuple[NavSection, ...] = (
         ),
     ),
     NavSection(
+        N_("Data sharing"),
+        (
+            NavItem("/sharing/applications", N_("Sharing applications"), "file", Perm.SHARING_READ),
+            NavItem(
+                "/sharing/review",
+                N_("Reviews to do"),
+                "shield",
+                (Perm.SHARING_DECIDE, Perm.SHARING_MANAGE),
+            ),
+            NavItem("/sharing/grants", N_("My grants"), "key", Perm.SHARING_APPLY),
+            NavItem("/sharing/grants/given", N_("Grants given"), "key", Perm.SHARING_DECIDE),
+            NavItem("/sharing/grants/all", N_("All grants"), "key", Perm.SHARING_MANAGE),
+            NavItem("/sharing/demands", N_("Data demands"), "search", Perm.SHARING_READ),
+            NavItem("/sharing/objections", N_("Data objections"), "activity", Perm.SHARING_READ),
+            NavItem("/sharing/subscriptions", N_("Subscriptions"), "database", Perm.SHARING_READ),
+            NavItem("/sharing/policy", N_("Sharing rules"), "map", Perm.SHARING_MANAGE),
+        ),
+    ),
+    NavSection(
         N_("Organisation"),
         (
             NavItem("/admin/regions", N_("Regions"), "map", Perm.REGION_READ),
@@ -166,12 +186,18 @@ NAVIGATION: tuple[NavSection, ...] = (
 )
 
 
+def _shown(actor: Actor, perm: Perm | tuple[Perm, ...] | None) -> bool:
+    if perm is None:
+        return True
+    return any(actor.can(p) for p in (perm if isinstance(perm, tuple) else (perm,)))
+
+
 def navigation_for(actor: Actor) -> list[NavSection]:
     """Only what the actor's roles allow somewhere in their scope."""
     sections = []
     for section in NAVIGATION:
         # can() without a target asks whether any grant holds the permission, whatever its scope.
-        items = tuple(i for i in section.items if i.perm is None or actor.can(i.perm))
+        items = tuple(i for i in section.items if _shown(actor, i.perm))
         if items:
             sections.append(NavSection(section.label, items))
     return sections

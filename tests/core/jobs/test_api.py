@@ -150,7 +150,11 @@ def test_queue_limits_and_schedules_through_the_api(
         "/api/v1/job-schedules", json={"name": "bad", "cron": "every day", "kind": "core.noop"}
     )
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_cron"
-    assert [s["name"] for s in api.get("/api/v1/job-schedules").json()] == ["nightly"]
+    # The sharing deadline sweep is a platform schedule every store starts with.
+    assert [s["name"] for s in api.get("/api/v1/job-schedules").json()] == [
+        "nightly",
+        "sharing.sweep",
+    ]
 
 
 def test_permissions(acting: Callable[[Actor], TestClient], add_job: Callable[..., str]) -> None:

@@ -6,11 +6,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from govdata.config import Settings
 from govdata.core.db import Database
-from govdata.core.jobs import actions, schedules
+from govdata.core.jobs import actions, registry, schedules
 from govdata.core.jobs.models import JobSchedule
 from govdata.core.jobs.schemas import ScheduleIn
 from govdata.core.jobs.worker import Worker
@@ -93,3 +93,14 @@ def test_worker_runs_scheduled_jobs(jdb: Database, jobs_settings: Settings) -> N
     assert Worker(jdb, jobs_settings).run_until_idle() == 1
     [job] = all_jobs(jdb)
     assert job.status == "succeeded" and job.schedule_id == sched_id
+
+
+def test_standing_schedules_are_created_once_at_their_next_slot(db: Database) -> None:
+    registry.load_handlers()
+    before = datetime.now(UTC)
+    assert schedules.ensure_standing(db) == ["sharing.sweep"]
+    assert schedules.ensure_standing(db) == []
+    with db.transaction() as s:
+        sweep = s.scalars(select(JobSchedule).where(JobSchedule.name == "sharing.sweep")).one()
+        assert sweep.kind == "sharing.sweep" and sweep.cron == "*/5 * * * *"
+        assert before < sweep.next_run_at <= before + timedelta(minutes=5)

@@ -66,6 +66,10 @@ def detail_page(
         status=status,
         entry=entry,
         mounted=_mounted(page, entry),
+        # 申请共享: another department's published entry, for those who may apply.
+        can_apply=entry.status == "published"
+        and page.can(Perm.SHARING_APPLY)
+        and entry.provider.id != page.actor.department_id,
         shown=shown,
         findings=findings or [],
         has_errors=any(f.severity == "error" for f in findings or []),

@@ -24,6 +24,7 @@ from govdata.core.db import Database
 from govdata.core.errors import GovDataError
 from govdata.core.jobs import actions
 from govdata.core.jobs.models import FINISHED
+from govdata.core.jobs.schedules import ensure_standing
 from govdata.core.jobs.schemas import JobEnqueue, JobOut
 from govdata.core.jobs.worker import Worker
 from govdata.security.context import ActionContext, Caller
@@ -86,6 +87,7 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings, db = _open(data_dir)
     w = Worker(db, settings, queues=queue, concurrency=concurrency)
+    ensure_standing(db)
     console.print(
         f"[bold]worker[/bold] {w.name} pid={os.getpid()} queues={queue or 'all'} "
         f"kinds={len(w.kinds)} concurrency={w.concurrency} ({db.dialect})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,6 +26,27 @@ HANDLER_MODULES = (
 )
 
 _HANDLERS: dict[str, Handler] = {}
+
+
+@dataclass(frozen=True)
+class StandingSchedule:
+    """A schedule every node runs (e.g. the sharing deadline sweep), created when a server or
+    worker starts if it is missing; an operator's later changes to it are kept."""
+
+    name: str
+    cron: str
+    kind: str
+
+
+_STANDING: dict[str, StandingSchedule] = {}
+
+
+def standing_schedule(name: str, cron: str, kind: str) -> None:
+    _STANDING[name] = StandingSchedule(name, cron, kind)
+
+
+def standing_schedules() -> list[StandingSchedule]:
+    return list(_STANDING.values())
 
 
 def job_handler(kind: str) -> Callable[[Handler], Handler]:

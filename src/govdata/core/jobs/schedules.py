@@ -16,7 +16,7 @@ from sqlalchemy import exists, select
 from govdata.config import Settings
 from govdata.core.clock import DISPLAY_TZ, as_utc, now
 from govdata.core.db import Database
-from govdata.core.jobs import queue
+from govdata.core.jobs import queue, registry
 from govdata.core.jobs.models import JobSchedule
 
 
@@ -65,4 +65,24 @@ def run_due(db: Database, settings: Settings, at: datetime | None = None) -> lis
                 created.append(job.id)
             sched.last_run_at = sched.next_run_at
             sched.next_run_at = next_run(sched.cron, t)
+    return created
+
+
+def ensure_standing(db: Database) -> list[str]:
+    """Create the standing schedules of the loaded handler modules that the store lacks, first
+    due at their next cron slot; returns the names created."""
+    created: list[str] = []
+    with db.transaction(immediate=True) as s:
+        for std in registry.standing_schedules():
+            if s.scalar(select(JobSchedule.id).where(JobSchedule.name == std.name)) is None:
+                s.add(
+                    JobSchedule(
+                        name=std.name,
+                        cron=std.cron,
+                        kind=std.kind,
+                        payload={},
+                        next_run_at=next_run(std.cron, now()),
+                    )
+                )
+                created.append(std.name)
     return created

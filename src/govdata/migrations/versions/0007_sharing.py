@@ -543,37 +543,8 @@ def upgrade() -> None:
         ],
     )
 
-    # The deadline sweep (escalations, expired grants' subscriptions) every five minutes.
-    schedules = sa.table(
-        "job_schedules",
-        sa.column("id", sa.String),
-        sa.column("name", sa.String),
-        sa.column("cron", sa.String),
-        sa.column("kind", sa.String),
-        sa.column("queue", sa.String),
-        sa.column("payload", sa.JSON),
-        sa.column("enabled", sa.Boolean),
-        sa.column("next_run_at", UTCDateTime(timezone=True)),
-    )
-    op.bulk_insert(
-        schedules,
-        [
-            {
-                "id": "01937a00-0000-7000-8000-5a1e00000001",
-                "name": "sharing.sweep",
-                "cron": "*/5 * * * *",
-                "kind": "sharing.sweep",
-                "queue": "default",
-                "payload": {},
-                "enabled": True,
-                "next_run_at": datetime.now(UTC),
-            }
-        ],
-    )
-
 
 def downgrade() -> None:
-    op.execute("DELETE FROM job_schedules WHERE name = 'sharing.sweep'")
     with op.batch_alter_table("sharing_subscription_runs", schema=None) as batch_op:
         batch_op.drop_index("ix_sharing_sub_runs_sub_started")
 
