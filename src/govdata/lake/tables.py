@@ -466,15 +466,35 @@ class Lake:
         version: int | None = None,
         batch_size: int = 65_536,
     ) -> pa.RecordBatchReader:
-        """Stream the table in batches, with projection and filter pushed into the scan."""
+        """Stream the table in batches, with projection and filter pushed into the scan.
+
+        Files that delta-rs rewrote in a merge or delete may store strings as Arrow *view*
+        types, for which pyarrow has no comparison kernels: the filter cannot run inside
+        the scan of such a file. Those files are read whole, cast to plain types and
+        filtered here; every other file keeps the pushed-down filter (and its statistics).
+        """
         ds = self.dataset(name, version)
         _check_columns(name, ds.schema, columns)
-        scanner = ds.scanner(
-            columns=list(columns) if columns is not None else None,
-            filter=filter,
-            batch_size=batch_size,
-        )
-        return scanner.to_reader()
+        wanted = list(columns) if columns is not None else None
+        if filter is None:
+            return ds.scanner(columns=wanted, batch_size=batch_size).to_reader()
+        plain = _plain_types(ds.schema)
+        out = plain if wanted is None else pa.schema([plain.field(c) for c in wanted])
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for fragment in ds.get_fragments():
+                physical = fragment.physical_schema
+                if _plain_types(physical) == physical:
+                    for batch in fragment.to_batches(
+                        schema=ds.schema, columns=wanted, filter=filter, batch_size=batch_size
+                    ):
+                        yield batch.cast(out) if batch.schema != out else batch
+                    continue
+                for batch in fragment.to_batches(schema=ds.schema, batch_size=batch_size):
+                    table = pa.Table.from_batches([batch.cast(plain)]).filter(filter)
+                    yield from table.select(out.names).to_batches()
+
+        return pa.RecordBatchReader.from_batches(out, batches())
 
     def read(
         self,
