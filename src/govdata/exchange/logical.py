@@ -94,7 +94,7 @@ def _source_filters(mount: Mount, filters: Sequence[Filter]) -> list[Filter]:
     return out
 
 
-def _lake_filter(schema: pa.Schema, filters: Sequence[Filter]) -> pc.Expression | None:
+def lake_filter(schema: pa.Schema, filters: Sequence[Filter]) -> pc.Expression | None:
     expr: pc.Expression | None = None
     for cond in filters:
         if not isinstance(cond, (tuple, list)) or len(cond) not in (2, 3):
@@ -207,7 +207,7 @@ def _logical(
     )
 
 
-def _typed(mount: Mount, filters: Sequence[Filter]) -> list[Filter]:
+def typed_filters(mount: Mount, filters: Sequence[Filter]) -> list[Filter]:
     """Filter values cast to their field's type, so every source compares like with like
     (a "42" from a query string against an integer column)."""
     types = {c["field"]: mapping.parse_type(c["type"]) for c in mount.columns}
@@ -245,7 +245,7 @@ def fetch(
     cols = _select(mount, fields)
     wanted = _Mapping(cols)
     schema = mapping.mount_schema(wanted)
-    filters = _typed(mount, filters)
+    filters = typed_filters(mount, filters)
     order = list(order_by or [])
     for name in order:
         if name not in {c["field"] for c in mount.columns}:
@@ -298,9 +298,7 @@ def read_mount(
             details={"limit": limit},
         )
     n = cap if limit is None else min(limit, cap)
-    table = fetch(
-        ctx.session, ctx.settings, mount, fields=columns, filters=filters or (), limit=n
-    )
+    table = fetch(ctx.session, ctx.settings, mount, fields=columns, filters=filters or (), limit=n)
     ctx.audit(
         "exchange.mount.read",
         target_type="mount",
@@ -325,7 +323,7 @@ def _physical(
         # Nothing collected yet: an empty result of the mount's shape, not an error.
         return schema.empty_table()
     full = lake.dataset(mount.lake_table).schema
-    expr = _lake_filter(full, filters)
+    expr = lake_filter(full, filters)
     columns = list(dict.fromkeys([*schema.names, *order_by]))
     reader = lake.scan(mount.lake_table, columns=columns, filter=expr)
     if order_by:

@@ -32,7 +32,6 @@ from govdata.exchange.mounts import (
     delete_pipeline_rows,
     department_scope,
     load_mount,
-    scope_clause,
 )
 from govdata.exchange.schemas import (
     PipelineCreate,
@@ -48,6 +47,7 @@ from govdata.exchange.schemas import (
 from govdata.exchange.vocab import MountMode, PipelineKind, PipelineState, RunStatus
 from govdata.security.context import ActionContext
 from govdata.security.permissions import Perm, Scope
+from govdata.security.scopes import scope_clause
 from govdata.sources.registry import source_facts
 
 log = logging.getLogger(__name__)

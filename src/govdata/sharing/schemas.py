@@ -420,6 +420,12 @@ class SubscriptionRunOut(BaseModel):
     error_message: str | None
 
 
+class DeliveryFile(BaseModel):
+    name: str
+    size: int
+    modified_at: datetime
+
+
 class SubscriptionPage(BaseModel):
     items: list[SubscriptionOut]
     next_cursor: str | None

@@ -23,6 +23,7 @@ HANDLER_MODULES = (
     "govdata.exchange.jobs",
     "govdata.exchange.report_jobs",
     "govdata.sharing.deadlines",
+    "govdata.sharing.jobs",
 )
 
 _HANDLERS: dict[str, Handler] = {}

@@ -397,6 +397,10 @@ def _apply(
             deleted=int(m.get("num_target_rows_deleted", 0)),
         )
     rc.record_commit(written.version, batch.position)
+    # A stream's run never succeeds: its subscriptions are told of each commit (never raises).
+    from govdata.sharing.subscriptions import notify_lake_commit
+
+    notify_lake_commit(rc.db, table)
 
 
 def _poll_instead(rc: RunContext, exc: CdcUnavailable) -> None:

@@ -37,6 +37,7 @@ from govdata.core.clock import now
 from govdata.core.errors import Conflict, GovDataError, InvalidInput, NotFound
 from govdata.exchange.engine.context import PipelineFacts, RunContext
 from govdata.exchange.engine.full import Stopped
+from govdata.lake.tables import Lake
 from govdata.sources.base import auth_failed, database_missing, unreachable
 from govdata.sources.registry import SourceFacts, connection_params, source_facts
 
@@ -534,15 +535,62 @@ def open_target(source: SourceFacts, params: dict[str, Any], table: str) -> Targ
 # -- the delivery --------------------------------------------------------------------------
 
 
-class _ChangesGone(Exception):
+class ChangesGone(Exception):
     """The change feed of a version to deliver is no longer readable (vacuumed, or the log
     was cleaned): the delivery starts again from a copy."""
 
 
 @dataclass(frozen=True)
-class _Step:
+class Step:
     version: int
     copy: bool  # deliver a copy of the table at ``version`` rather than its changes
+
+
+# Shared with subscription deliveries (sharing/delivery.py), which walk the lake the same way.
+
+
+def delivery_steps(lake: Lake, lake_table: str, delivered: int | None, version: int) -> list[Step]:
+    """What brings a target from ``delivered`` to ``version``: the changes of each version
+    after it, or a copy (of the newest replacing commit, or of ``version`` when nothing was
+    delivered yet or the log no longer reaches back)."""
+    if delivered is None or delivered > version:
+        # Never delivered, or the lake table was made anew since: start from a copy.
+        return [Step(version, copy=True)]
+    latest = lake.table(lake_table).version()
+    commits = {
+        int(c["version"]): c for c in lake.history(lake_table, latest - delivered) if "version" in c
+    }
+    steps: list[Step] = []
+    for v in range(delivered + 1, version + 1):
+        commit = commits.get(v)
+        if commit is None:
+            return [Step(version, copy=True)]
+        operation = commit.get("operation")
+        mode = (commit.get("operationParameters") or {}).get("mode")
+        replacing = (operation, mode) in _REPLACING or (operation, None) in _REPLACING
+        if replacing:
+            steps = []
+        steps.append(Step(v, copy=replacing))
+    return steps
+
+
+def version_changes(lake: Lake, lake_table: str, version: int) -> Iterator[pa.RecordBatch]:
+    """The change feed of one version; ChangesGone when its files are no longer there
+    (vacuum keeps only what recent versions need), which shows only while reading."""
+    try:
+        reader = lake.changes(lake_table, version, version)
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            yield batch
+    except GovDataError as exc:
+        if exc.code in ("lake_changes_unavailable", "lake_version_not_found"):
+            raise ChangesGone() from exc
+        raise
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ChangesGone() from exc
 
 
 class _Delivery:
@@ -566,29 +614,8 @@ class _Delivery:
         self.pending_rows = 0
         self.open = False
 
-    def plan(self, delivered: int | None, version: int) -> list[_Step]:
-        if delivered is None or delivered > version:
-            # Never delivered, or the lake table was made anew since: start from a copy.
-            return [_Step(version, copy=True)]
-        lake = self.rc.lake
-        latest = lake.table(self.lake_table).version()
-        commits = {
-            int(c["version"]): c
-            for c in lake.history(self.lake_table, latest - delivered)
-            if "version" in c
-        }
-        steps: list[_Step] = []
-        for v in range(delivered + 1, version + 1):
-            commit = commits.get(v)
-            if commit is None:
-                return [_Step(version, copy=True)]
-            operation = commit.get("operation")
-            mode = (commit.get("operationParameters") or {}).get("mode")
-            replacing = (operation, mode) in _REPLACING or (operation, None) in _REPLACING
-            if replacing:
-                steps = []
-            steps.append(_Step(v, copy=replacing))
-        return steps
+    def plan(self, delivered: int | None, version: int) -> list[Step]:
+        return delivery_steps(self.rc.lake, self.lake_table, delivered, version)
 
     def begin(self) -> None:
         """Open a transaction, holding the delivery row: nobody else delivers meanwhile."""
@@ -629,22 +656,7 @@ class _Delivery:
                 self._apply_batch(big.slice(offset, self.options.batch_rows))
 
     def _changes(self, version: int) -> Iterator[pa.RecordBatch]:
-        """The change feed of one version; _ChangesGone when its files are no longer there
-        (vacuum keeps only what recent versions need), which shows only while reading."""
-        try:
-            reader = self.rc.lake.changes(self.lake_table, version, version)
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                yield batch
-        except GovDataError as exc:
-            if exc.code in ("lake_changes_unavailable", "lake_version_not_found"):
-                raise _ChangesGone() from exc
-            raise
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise _ChangesGone() from exc
+        return version_changes(self.rc.lake, self.lake_table, version)
 
     def _apply_batch(self, batch: pa.RecordBatch) -> None:
         kind = batch.column("_change_type")
@@ -666,10 +678,10 @@ class _Delivery:
     def run(self, delivered: int | None, version: int, *, new_table: bool) -> None:
         self.committed = delivered
         # A table made just now (the first run, or someone dropped it) needs everything.
-        steps = [_Step(version, copy=True)] if new_table else self.plan(delivered, version)
+        steps = [Step(version, copy=True)] if new_table else self.plan(delivered, version)
         try:
             self._deliver(steps)
-        except _ChangesGone:
+        except ChangesGone:
             self.target.rollback()
             self.open = False
             self.rc.log(
@@ -678,9 +690,9 @@ class _Delivery:
                 f" / the change feed of {self.lake_table} is gone; delivering a copy of "
                 f"version {version}",
             )
-            self._deliver([_Step(version, copy=True)])
+            self._deliver([Step(version, copy=True)])
 
-    def _deliver(self, steps: list[_Step]) -> None:
+    def _deliver(self, steps: list[Step]) -> None:
         total = len(steps)
         for i, step in enumerate(steps, start=1):
             if not self.open:

@@ -196,4 +196,10 @@ def finish_run(
             row_count=run.rows_written,
             details={**summary, "kind": run.kind, "trigger": run.trigger, "job_id": run.job_id},
         )
+    if status == RunStatus.SUCCEEDED and rc.mount.lake_table and rc.pipeline.kind != "return":
+        # Subscriptions on the table are delivered now, not at their next schedule. Never
+        # raises: a delivery that cannot be queued must not fail the run.
+        from govdata.sharing.subscriptions import notify_lake_commit
+
+        notify_lake_commit(rc.db, rc.mount.lake_table)
     return summary
