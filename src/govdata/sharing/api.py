@@ -7,11 +7,20 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import FileResponse
 
 from govdata.governance import tickets
 from govdata.governance.schemas import TicketAnswer, TicketClose, TicketOut, TicketPage
 from govdata.governance.vocab import TicketStatus
-from govdata.sharing import applications, demands, grants, limits, objections, policy
+from govdata.sharing import (
+    applications,
+    demands,
+    grants,
+    limits,
+    objections,
+    policy,
+    subscriptions,
+)
 from govdata.sharing.schemas import (
     ApplicationCreate,
     ApplicationOut,
@@ -20,6 +29,7 @@ from govdata.sharing.schemas import (
     AppLimitOut,
     ContestResolution,
     DecisionIn,
+    DeliveryFile,
     DemandAnswerIn,
     DemandCreate,
     DemandFulfil,
@@ -39,6 +49,10 @@ from govdata.sharing.schemas import (
     PolicyUpdate,
     ReasonIn,
     RenewIn,
+    SubscriptionCreate,
+    SubscriptionOut,
+    SubscriptionPage,
+    SubscriptionRunOut,
 )
 from govdata.sharing.vocab import ApplicationStatus, DemandStatus, GrantStatus
 from govdata.web.deps import CallerDep
@@ -295,6 +309,88 @@ def set_app_limit(caller: CallerDep, credential_id: str, data: AppLimitIn) -> Ap
     """Set an app's rate limit and daily quota (operator)."""
     with caller.act() as ctx:
         return limits.set_limit(ctx, credential_id, data)
+
+
+# -- subscriptions ------------------------------------------------------------------------
+
+
+@router.get("/sharing/subscriptions", response_model=SubscriptionPage)
+def list_subscriptions(
+    caller: CallerDep,
+    side: Annotated[str | None, Query(pattern="^(held|given)$")] = None,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> SubscriptionPage:
+    """Subscriptions the caller's department holds (``held``) or delivers (``given``)."""
+    with caller.act() as ctx:
+        return subscriptions.list_subscriptions(ctx, side=side, limit=limit, cursor=cursor)
+
+
+@router.post("/sharing/subscriptions", response_model=SubscriptionOut, status_code=201)
+def create_subscription(caller: CallerDep, data: SubscriptionCreate) -> SubscriptionOut:
+    """Subscribe to a held grant: into the department's own database table, or as files.
+    The first delivery is queued at once."""
+    with caller.act() as ctx:
+        return subscriptions.create_subscription(ctx, data)
+
+
+@router.get("/sharing/subscriptions/{subscription_id}", response_model=SubscriptionOut)
+def get_subscription(caller: CallerDep, subscription_id: str) -> SubscriptionOut:
+    """One subscription: state, delivered version, lag, last error."""
+    with caller.act() as ctx:
+        return subscriptions.get_subscription(ctx, subscription_id)
+
+
+@router.delete("/sharing/subscriptions/{subscription_id}", status_code=204)
+def delete_subscription(caller: CallerDep, subscription_id: str) -> Response:
+    with caller.act() as ctx:
+        subscriptions.delete_subscription(ctx, subscription_id)
+    return Response(status_code=204)
+
+
+@router.post("/sharing/subscriptions/{subscription_id}/run", response_model=SubscriptionRunOut)
+def run_subscription(caller: CallerDep, subscription_id: str) -> SubscriptionRunOut:
+    """Queue a delivery now."""
+    with caller.act() as ctx:
+        return subscriptions.run_subscription(ctx, subscription_id)
+
+
+@router.post("/sharing/subscriptions/{subscription_id}/pause", response_model=SubscriptionOut)
+def pause_subscription(caller: CallerDep, subscription_id: str) -> SubscriptionOut:
+    with caller.act() as ctx:
+        return subscriptions.pause_subscription(ctx, subscription_id)
+
+
+@router.post("/sharing/subscriptions/{subscription_id}/resume", response_model=SubscriptionOut)
+def resume_subscription(caller: CallerDep, subscription_id: str) -> SubscriptionOut:
+    with caller.act() as ctx:
+        return subscriptions.resume_subscription(ctx, subscription_id)
+
+
+@router.get(
+    "/sharing/subscriptions/{subscription_id}/runs", response_model=list[SubscriptionRunOut]
+)
+def subscription_runs(
+    caller: CallerDep, subscription_id: str, limit: Limit = 50
+) -> list[SubscriptionRunOut]:
+    """Delivery history, newest first (both sides)."""
+    with caller.act() as ctx:
+        return subscriptions.list_runs(ctx, subscription_id, limit=limit)
+
+
+@router.get("/sharing/subscriptions/{subscription_id}/files", response_model=list[DeliveryFile])
+def subscription_files(caller: CallerDep, subscription_id: str) -> list[DeliveryFile]:
+    """Files delivered to a file subscription (consumer side)."""
+    with caller.act() as ctx:
+        return subscriptions.delivery_files(ctx, subscription_id)
+
+
+@router.get("/sharing/subscriptions/{subscription_id}/files/{name}", response_class=FileResponse)
+def download_subscription_file(caller: CallerDep, subscription_id: str, name: str) -> Response:
+    """One delivered file (consumer side; audited as a data read)."""
+    with caller.act() as ctx:
+        path = subscriptions.open_delivery_file(ctx, subscription_id, name)
+    return FileResponse(path, filename=name)
 
 
 # -- objections ---------------------------------------------------------------------------

@@ -237,9 +237,7 @@ def grant_fields(ctx: ActionContext, grant_id: str) -> list[GrantField]:
     """The data-service API's field for each granted item, with its type and mask: what the
     consumer's calls must name. Either side of the grant may read it (names only, no data)."""
     grant = load_grant(ctx, grant_id)
-    mount = ctx.session.scalars(
-        select(Mount).where(Mount.entry_id == grant.entry_id)
-    ).one_or_none()
+    mount = ctx.session.scalars(select(Mount).where(Mount.entry_id == grant.entry_id)).one_or_none()
     by_item = {c.get("item"): c for c in (mount.columns if mount else []) if c.get("item")}
     masks = grant.masks or {}
     out = []
