@@ -460,3 +460,16 @@ def test_transfer_over_http(client: TestClient, org: Org) -> None:
     assert r.status_code == 200
     rows = list(load_workbook(io.BytesIO(r.content))["目录"].iter_rows(min_row=2, values_only=True))
     assert len(rows) == 2
+
+
+def test_exports_survive_control_characters_in_names() -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from govdata.catalog.workbook import ENTRY_SHEET, write_workbook
+
+    data = write_workbook([({"name": "低保\x04对象\x1f信息"}, [{"name": "姓\x00名"}])])
+    wb = load_workbook(io.BytesIO(data))
+    values = [c.value for row in wb[ENTRY_SHEET].iter_rows(min_row=2) for c in row]
+    assert "低保对象信息" in values

@@ -127,6 +127,11 @@ def test_objections_become_tickets_of_the_provider(world: World) -> None:
             ),
         )
     assert ticket.status == "open" and ticket.provider_department_id == world.org.dept["xn_stats"]
+    # The operator oversees the workflow but does not see the record or the evidence.
+    with world.org.as_("operator").act() as ctx:
+        overseen = tickets.get_ticket(ctx, ticket.id)
+    assert overseen.record_key == {"resident_id": "***"} and overseen.evidence == "***"
+    assert overseen.description == ticket.description
     assert ticket.due_at == Calendar().add(ticket.created_at, 5)
     with world.org.as_("hx_officer").act() as ctx, pytest.raises(PermissionDenied):
         tickets.answer_ticket(ctx, ticket.id, TicketAnswer(accept=True, answer="改正"))

@@ -264,6 +264,51 @@ def test_table_delivery_copies_then_applies_changes(world: World, target: Source
     assert {a.row_count for a in delivered} == {4, 2, 0}
 
 
+def test_a_sqlite_database_of_the_consumer_receives_the_same(world: World) -> None:
+    entry = world.mounted("physical")
+    grant_id = grant_for(world, entry, modes=["subscription"], clear=["公民身份号码"])
+    path = world.tmp / "consumer.db"
+    sqlite3.connect(path).close()
+    with world.org.db.transaction() as s:
+        source = SourceSystem(
+            department_id=world.org.dept["hx_stats"],
+            name="海西州统计局本地库",
+            kind="sqlite",
+            config={"path": str(path)},
+            status="ok",
+        )
+        s.add(source)
+        s.flush()
+        source_id = source.id
+    sub = subscribe(
+        world, grant_id=grant_id, mode="table", target_source_id=source_id, target_table="people"
+    )
+
+    def rows() -> list[tuple[Any, ...]]:
+        conn = sqlite3.connect(path)
+        try:
+            return sorted(conn.execute(f"SELECT {', '.join(COLUMNS)} FROM people").fetchall())
+        finally:
+            conn.close()
+
+    first = run_row(world, deliver_now(world.org.db, world.org.settings, sub.id))
+    assert (first.status, first.rows_upserted) == ("succeeded", 4)
+    assert rows() == _sorted(FIRST)
+    lake, table = lake_of(world, entry)
+    change_lake(lake, table)
+    second = run_row(world, deliver_now(world.org.db, world.org.settings, sub.id))
+    assert (second.version_from, second.version_to, second.rows_deleted) == (1, 3, 2)
+    assert rows() == _sorted(AT_V3)
+    conn = sqlite3.connect(path)
+    try:
+        delivered = conn.execute(
+            "SELECT lake_version FROM govdata_delivery WHERE pipeline_id = ?", (sub.id,)
+        ).fetchone()
+    finally:
+        conn.close()
+    assert delivered == (3,)
+
+
 def test_a_crash_between_batches_resumes_without_loss_or_repetition(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

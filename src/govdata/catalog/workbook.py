@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from govdata.catalog import vocab
 from govdata.core.errors import GovDataError, InvalidInput
+from govdata.core.xlsx import cell_safe
 
 ENTRY_SHEET = "目录"
 ITEM_SHEET = "信息项"
@@ -216,11 +217,17 @@ def write_workbook(rows: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]]) 
     _write_header(items, ITEM_COLS)
     for key, (entry, entry_items) in enumerate(rows, start=1):
         entries.append(
-            [key if c.kind == "key" else _cell_value(c, entry.get(c.field)) for c in ENTRY_COLS]
+            [
+                key if c.kind == "key" else cell_safe(_cell_value(c, entry.get(c.field)))
+                for c in ENTRY_COLS
+            ]
         )
         for item in entry_items:
             items.append(
-                [key if c.kind == "key" else _cell_value(c, item.get(c.field)) for c in ITEM_COLS]
+                [
+                    key if c.kind == "key" else cell_safe(_cell_value(c, item.get(c.field)))
+                    for c in ITEM_COLS
+                ]
             )
     date_col = get_column_letter(next(i for i, c in enumerate(ENTRY_COLS, 1) if c.kind == "date"))
     for cell in entries[date_col][1:]:

@@ -21,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from govdata.catalog import vocab as catalog_vocab
 from govdata.core.clock import DISPLAY_TZ, as_utc, local
+from govdata.core.xlsx import cell_safe
 from govdata.exchange.report import (
     FRESHNESS_LABELS,
     CollectionReport,
@@ -131,7 +132,7 @@ def _sheet(
     rows: Sequence[Any],
     total: tuple[str, Counts] | None = None,
 ) -> None:
-    ws.cell(row=TITLE_ROW, column=1, value=heading).font = _TITLE_FONT
+    ws.cell(row=TITLE_ROW, column=1, value=cell_safe(heading)).font = _TITLE_FONT
     ws.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=len(cols))
     for i, col in enumerate(cols, start=1):
         cell = ws.cell(row=HEADER_ROW, column=i, value=col.header)
@@ -146,9 +147,9 @@ def _sheet(
         r = HEADER_ROW + 1 + len(rows)
         # The counts columns sit at the end of the sheet; the label goes in the first column.
         first = len(cols) - len(_counts_cols())
-        ws.cell(row=r, column=1, value=label).font = _TOTAL_FONT
+        ws.cell(row=r, column=1, value=cell_safe(label)).font = _TOTAL_FONT
         for i, col in enumerate(cols[first:], start=first + 1):
-            cell = ws.cell(row=r, column=i, value=col.value(counts))
+            cell = ws.cell(row=r, column=i, value=cell_safe(col.value(counts)))
             cell.font = _TOTAL_FONT
             if col.number_format:
                 cell.number_format = col.number_format
@@ -157,7 +158,7 @@ def _sheet(
 
 def _write_row(ws: Worksheet, r: int, cols: Sequence[Col], row: Any) -> None:
     for i, col in enumerate(cols, start=1):
-        cell = ws.cell(row=r, column=i, value=col.value(row))
+        cell = ws.cell(row=r, column=i, value=cell_safe(col.value(row)))
         if col.number_format:
             cell.number_format = col.number_format
 

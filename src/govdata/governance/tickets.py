@@ -31,10 +31,14 @@ from govdata.governance.vocab import TicketSource, TicketStatus, status_label
 from govdata.identity import queries as org
 from govdata.notifications.actions import Message, notify
 from govdata.security.context import ActionContext
+from govdata.security.context_types import Actor
 from govdata.security.permissions import Perm, Role, Scope
 from govdata.security.scopes import scope_clause
 from govdata.sharing.common import days_left, department_scope
 from govdata.sharing.workdays import Calendar
+
+# Shown instead of values that only the two departments may see.
+WITHHELD = "***"
 
 
 def _event(s: Session, t: Ticket, actor: str, action: str, note: str | None) -> None:
@@ -137,7 +141,10 @@ def ticket_out(
     calendar: Calendar | None = None,
     *,
     events: bool = True,
+    actor: Actor | None = None,
 ) -> TicketOut:
+    """``actor`` given and on neither side (an operator overseeing the workflow): the record
+    key's values and the evidence, which may hold the data itself, are withheld."""
     names = names or org.department_names(
         s, {t.provider_department_id, t.reporter_department_id or ""}
     )
@@ -161,11 +168,13 @@ def ticket_out(
         reporter_department_name=names.get(t.reporter_department_id or ""),
         reporter_name=t.reporter_name,
         grant_id=t.grant_id,
-        record_key=dict(t.record_key or {}),
+        record_key=dict(t.record_key or {})
+        if _party(actor, t)
+        else {k: WITHHELD for k in (t.record_key or {})},
         field=t.field,
         title=t.title,
         description=t.description,
-        evidence=t.evidence,
+        evidence=t.evidence if _party(actor, t) else (WITHHELD if t.evidence else None),
         status=t.status,
         status_label=status_label(t.status, locale),
         due_at=t.due_at,
@@ -186,9 +195,15 @@ def ticket_out(
     )
 
 
+def _party(actor: Actor | None, t: Ticket) -> bool:
+    if actor is None or actor.kind == "system":
+        return True
+    return actor.department_id in (t.provider_department_id, t.reporter_department_id)
+
+
 def get_ticket(ctx: ActionContext, ticket_id: str) -> TicketOut:
-    """One ticket with its timeline."""
-    return ticket_out(ctx.session, load_ticket(ctx, ticket_id), ctx.locale)
+    """One ticket with its timeline (record key and evidence only to the two departments)."""
+    return ticket_out(ctx.session, load_ticket(ctx, ticket_id), ctx.locale, actor=ctx.actor)
 
 
 def answer_ticket(ctx: ActionContext, ticket_id: str, data: TicketAnswer) -> TicketOut:
@@ -228,7 +243,7 @@ def answer_ticket(ctx: ActionContext, ticket_id: str, data: TicketAnswer) -> Tic
                 target_id=t.id,
             ),
         )
-    return ticket_out(ctx.session, t, ctx.locale)
+    return ticket_out(ctx.session, t, ctx.locale, actor=ctx.actor)
 
 
 def close_ticket(ctx: ActionContext, ticket_id: str, data: TicketClose) -> TicketOut:
@@ -247,7 +262,7 @@ def close_ticket(ctx: ActionContext, ticket_id: str, data: TicketClose) -> Ticke
     t.closed_note = data.note
     _event(ctx.session, t, ctx.actor.name, "close", data.note)
     ctx.audit("governance.ticket.close", target_type="ticket", target_id=t.id)
-    return ticket_out(ctx.session, t, ctx.locale)
+    return ticket_out(ctx.session, t, ctx.locale, actor=ctx.actor)
 
 
 def list_tickets(
@@ -291,6 +306,9 @@ def list_tickets(
     )
     calendar = Calendar.load(s)
     return TicketPage(
-        items=[ticket_out(s, t, ctx.locale, names, calendar, events=False) for t in page.items],
+        items=[
+            ticket_out(s, t, ctx.locale, names, calendar, events=False, actor=ctx.actor)
+            for t in page.items
+        ],
         next_cursor=page.next_cursor,
     )

@@ -75,7 +75,7 @@ from govdata.sharing.masking import CLEAR, mask_batch
 from govdata.sharing.models import Grant, Subscription
 from govdata.sharing.vocab import GrantStatus, SubscriptionMode
 from govdata.sources.base import Filter
-from govdata.sources.registry import SourceFacts, connection_params, source_facts
+from govdata.sources.registry import SourceFacts, connection_params, server_path, source_facts
 
 BATCH_ROWS = 5_000
 # A target transaction is committed at the first lake version boundary past this many rows.
@@ -184,10 +184,10 @@ def build_plan(s: Session, sub: Subscription, grant: Grant) -> Plan:
                 code="sharing_target_invalid",
                 details={"source_id": sub.target_source_id},
             )
-        if target.kind not in ("mariadb", "postgresql"):
+        if target.kind not in ("mariadb", "postgresql", "sqlite"):
             raise InvalidInput(
-                "订阅目标须为 MariaDB 或 PostgreSQL 数据源",
-                "The subscription target must be a MariaDB or PostgreSQL source",
+                "订阅目标须为 MariaDB、PostgreSQL 或 SQLite 数据源",
+                "The subscription target must be a MariaDB, PostgreSQL or SQLite source",
                 code="sharing_target_invalid",
                 details={"source_id": target.id, "kind": target.kind},
             )
@@ -434,7 +434,11 @@ def _deliver_table(
     should_stop: Callable[[], bool],
 ) -> None:
     assert plan.target is not None and plan.target_table is not None
-    params = connection_params(settings, plan.target)
+    params = (
+        {"path": str(server_path(settings, str(plan.target.config["path"])))}
+        if plan.target.kind == "sqlite"
+        else connection_params(settings, plan.target)
+    )
     if not plan.physical:
         table = _read_logical(plan, settings, db)
         shape = _Shape(plan, table.schema)

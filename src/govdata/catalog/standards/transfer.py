@@ -27,6 +27,7 @@ from govdata.catalog.standards.schemas import (
 )
 from govdata.catalog.vocab import label, parse_label
 from govdata.core.errors import InvalidInput
+from govdata.core.xlsx import cell_safe
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -406,7 +407,7 @@ def _sheet(wb: Workbook, title: str, headers: list[str], rows: list[list[Any]]) 
         cell.font = Font(bold=True)
     ws.freeze_panes = "A2"
     for row in rows:
-        ws.append(row)
+        ws.append([cell_safe(v) for v in row])
     for cells in ws.iter_rows(min_row=2):
         for cell in cells:
             # openpyxl would store text starting with "=" as a formula; keep it text.

@@ -22,10 +22,14 @@ continues from there, neither losing nor repeating a change.
 from __future__ import annotations
 
 import re
+import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -448,6 +452,113 @@ class PostgresTarget(Target):
         )
 
 
+class SQLiteTarget(Target):
+    """A department's own SQLite database file (small offices, the demo's consumer)."""
+
+    _lost = ()
+    _failed = sqlite3.Error
+    ph = "?"
+
+    def connect(self) -> None:
+        path = Path(str(self.params["path"]))
+        self.target = f"sqlite:{path.name}"
+        if not path.parent.is_dir():
+            raise unreachable(self.target, f"folder {path.parent} does not exist")
+        try:
+            self.conn = sqlite3.connect(path, timeout=30)
+        except sqlite3.Error as exc:
+            raise unreachable(self.target, str(exc)) from exc
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        with self.guard():
+            cur = self.conn.execute(sql, params or ())
+            rows = cur.fetchall() if cur.description else cur.rowcount
+            cur.close()
+            return rows
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.guard():
+            self.conn.executemany(sql, rows).close()
+
+    def delivered(self, pipeline_id: str, *, lock: bool = False) -> int | None:
+        if lock and not self.conn.in_transaction:
+            # SQLite has no row locks: the write lock, taken now, keeps other writers out.
+            self.execute("BEGIN IMMEDIATE")
+        return super().delivered(pipeline_id)
+
+    def rows(self, batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
+        return [tuple(_sqlite_value(v) for v in row) for row in super().rows(batch)]
+
+    def quote(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def qualified(self, name: str) -> str:
+        return self.quote(name)
+
+    def sql_type(self, dtype: pa.DataType, key: bool) -> str:
+        if pa.types.is_boolean(dtype) or pa.types.is_integer(dtype):
+            return "INTEGER"
+        if pa.types.is_floating(dtype):
+            return "REAL"
+        if pa.types.is_decimal(dtype):
+            return "NUMERIC"
+        if pa.types.is_binary(dtype) or pa.types.is_large_binary(dtype):
+            return "BLOB"
+        if (
+            pa.types.is_string(dtype)
+            or pa.types.is_large_string(dtype)
+            or pa.types.is_string_view(dtype)
+            or pa.types.is_date(dtype)
+            or pa.types.is_timestamp(dtype)
+        ):
+            return "TEXT"
+        raise _unsupported_type(dtype)
+
+    def existing_columns(self) -> set[str] | None:
+        rows = self.execute(f"PRAGMA table_info({self.quote(self.table)})")
+        return {str(r[1]).lower() for r in rows} or None
+
+    def delivery_ddl(self) -> str:
+        return (
+            f"CREATE TABLE IF NOT EXISTS {DELIVERY_TABLE} ("
+            "pipeline_id TEXT NOT NULL PRIMARY KEY, "
+            "lake_version INTEGER NOT NULL, "
+            "delivered_at TEXT NOT NULL)"
+        )
+
+    def upsert_sql(self, columns: Sequence[str], keys: Sequence[str]) -> str:
+        names = ", ".join(self.quote(c) for c in columns)
+        marks = ", ".join(["?"] * len(columns))
+        conflict = ", ".join(self.quote(k) for k in keys)
+        rest = [c for c in columns if c not in keys]
+        action = (
+            "DO UPDATE SET "
+            + ", ".join(f"{self.quote(c)} = excluded.{self.quote(c)}" for c in rest)
+            if rest
+            else "DO NOTHING"
+        )
+        return (
+            f"INSERT INTO {self.qualified(self.table)} ({names}) VALUES ({marks}) "
+            f"ON CONFLICT ({conflict}) {action}"
+        )
+
+    def delivered_upsert_sql(self) -> str:
+        return (
+            f"INSERT INTO {DELIVERY_TABLE} (pipeline_id, lake_version, delivered_at) "
+            "VALUES (?, ?, ?) ON CONFLICT (pipeline_id) DO UPDATE SET "
+            "lake_version = excluded.lake_version, delivered_at = excluded.delivered_at"
+        )
+
+
+def _sqlite_value(value: Any) -> Any:
+    # SQLite stores what it can bind: decimals as text (no float rounding), times as ISO text.
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return value
+
+
 def _unsupported_type(dtype: pa.DataType) -> InvalidInput:
     return InvalidInput(
         f"湖表列类型 {dtype} 无法回流到数据库",
@@ -514,15 +625,19 @@ def _postgres_type(t: pa.DataType) -> str:
     raise _unsupported_type(t)
 
 
-TARGETS: dict[str, type[Target]] = {"mariadb": MariaDBTarget, "postgresql": PostgresTarget}
+TARGETS: dict[str, type[Target]] = {
+    "mariadb": MariaDBTarget,
+    "postgresql": PostgresTarget,
+    "sqlite": SQLiteTarget,
+}
 
 
 def open_target(source: SourceFacts, params: dict[str, Any], table: str) -> Target:
     cls = TARGETS.get(source.kind)
     if cls is None:
         raise InvalidInput(
-            f"回流目标须为 MariaDB 或 PostgreSQL 数据源，{source.name} 是 {source.kind}",
-            f"A return flow target must be a MariaDB or PostgreSQL source; "
+            f"回流目标须为 MariaDB、PostgreSQL 或 SQLite 数据源，{source.name} 是 {source.kind}",
+            f"A return flow target must be a MariaDB, PostgreSQL or SQLite source; "
             f"{source.name} is {source.kind}",
             code="return_target_unsupported",
             details={"source_id": source.id, "kind": source.kind},
