@@ -49,3 +49,34 @@ def test_a_consumer_reads_its_granted_data_masked(sqlite_demo: Demo) -> None:
     assert page.masked, "personal items are masked by default"
     for field in page.masked:
         assert all("*" in str(row[field]) for row in page.rows if row[field])
+
+
+def test_subscriptions_deliver_into_the_consumers_databases(sqlite_demo: Demo) -> None:
+    import sqlite3
+
+    from govdata.sharing.models import Subscription, SubscriptionRun
+
+    db, settings, _manifest = sqlite_demo
+    with db.transaction() as s:
+        subs = {sub.target_table: sub for sub in s.scalars(select(Subscription))}
+        done = {
+            r.subscription_id
+            for r in s.scalars(select(SubscriptionRun).where(SubscriptionRun.status == "succeeded"))
+        }
+        s.expunge_all()
+    assert set(subs) == {"hj_persons", "sczt_enterprises"}
+    assert {sub.id for sub in subs.values()} <= done
+
+    def table_rows(database: str, table: str) -> list[tuple[Any, ...]]:
+        conn = sqlite3.connect(settings.data_dir / "sources" / f"{database}.db")
+        try:
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            if table not in names:
+                return []
+            return conn.execute(f"SELECT * FROM {table}").fetchall()
+        finally:
+            conn.close()
+
+    # The market register was loaded at build time: it is in 人社厅's database already.
+    assert len(table_rows("hrss_share", "sczt_enterprises")) > 10
+    assert table_rows("hrss_share", "govdata_delivery")

@@ -165,7 +165,7 @@ def build(
     mounted = seed_exchange(db, settings, manifest, mariadb=mariadb, progress=exchange_progress)
     if on_stage:
         on_stage("sharing")
-    shared = seed_sharing(db, settings, mariadb=mariadb)
+    shared = seed_sharing(db, settings, engine=demo.engine, mariadb=mariadb)
     _write_marker(
         data_dir,
         {

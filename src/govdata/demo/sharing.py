@@ -13,6 +13,7 @@ It runs once: a store that already has applications is left as it is.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,16 +25,17 @@ from govdata.config import Settings
 from govdata.core.clock import DISPLAY_TZ, now
 from govdata.core.db import Database
 from govdata.demo.catalog_plan import plan_catalog
-from govdata.demo.sources.writer import MariaDBSettings
+from govdata.demo.sources.writer import MariaDBSettings, mariadb_connect
 from govdata.exchange.models import Mount
 from govdata.governance import tickets
 from govdata.governance.schemas import TicketAnswer
 from govdata.identity import queries as org
 from govdata.security.context import Caller
 from govdata.security.context_types import SYSTEM
-from govdata.sharing import applications, deadlines, demands, grants, objections
+from govdata.sharing import applications, deadlines, demands, grants, objections, subscriptions
 from govdata.sharing.common import published_items
-from govdata.sharing.models import Application, ApplicationStep
+from govdata.sharing.jobs import deliver_now
+from govdata.sharing.models import Application, ApplicationStep, Grant
 from govdata.sharing.schemas import (
     ApplicationCreate,
     ApplicationOut,
@@ -45,8 +47,12 @@ from govdata.sharing.schemas import (
     ObjectionCreate,
     ReasonIn,
     RenewIn,
+    SubscriptionCreate,
 )
-from govdata.sharing.vocab import DemandAnswer
+from govdata.sharing.vocab import DemandAnswer, SubscriptionMode
+from govdata.sources import actions as sources
+from govdata.sources.registry import demo_sources_dir
+from govdata.sources.schemas import SourceCreate, SourceKind, SourceSecret
 
 
 @dataclass(frozen=True)
@@ -163,7 +169,11 @@ def _item_names(db: Database, entry: CatalogEntry) -> list[str]:
 
 
 def seed_sharing(
-    db: Database, settings: Settings, *, mariadb: MariaDBSettings | None = None
+    db: Database,
+    settings: Settings,
+    *,
+    engine: str = "sqlite",
+    mariadb: MariaDBSettings | None = None,
 ) -> dict[str, Any]:
     """Seed the scenes once; returns what was made, for the demo's marker."""
     with db.transaction() as s:
@@ -224,6 +234,7 @@ def seed_sharing(
             with provider.act() as ctx:
                 grants.revoke_grant(ctx, grant_id, ReasonIn(reason="使用部门业务调整，停止共享"))
     deadlines.sweep(db, settings)
+    made["subscriptions"] = _subscriptions(db, settings, engine, mariadb or MariaDBSettings())
     _renewal(db, settings, made["grants"])
     _demands(db, settings, entries)
     _objections(db, settings, made["grants"])
@@ -320,3 +331,89 @@ def _objections(db: Database, settings: Settings, grant_ids: list[str]) -> None:
                 tickets.answer_ticket(
                     ctx, ticket.id, TicketAnswer(accept=True, answer="已核实，将在下次同步时更正")
                 )
+
+
+# Consumers' own databases the demo subscriptions deliver into: (department, database,
+# table, subscription name). 民政厅's is kept current by the household register's CDC stream
+# once the server runs; 人社厅's receives the market register loaded at build time.
+CONSUMERS = (
+    ("civil", "civil_share", "hj_persons", "户籍人口信息同步到民政前置库"),
+    ("hrss", "hrss_share", "sczt_enterprises", "市场主体登记信息同步到人社前置库"),
+)
+
+
+def _consumer_source(
+    caller: Caller, settings: Settings, engine: str, mariadb: MariaDBSettings, name: str
+) -> str:
+    """Register the consumer department's database as one of its sources (made if missing)."""
+    if engine == "mariadb":
+        database = f"{mariadb.prefix}{name}"
+        conn = mariadb_connect(mariadb)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4")
+        finally:
+            conn.close()
+        kind = SourceKind.MARIADB
+        config: dict[str, Any] = {
+            "host": mariadb.host,
+            "port": mariadb.port,
+            "database": database,
+            "user": mariadb.user,
+        }
+        secret = SourceSecret(password=mariadb.password) if mariadb.password else None
+    else:
+        path = (demo_sources_dir(settings) / f"{name}.db").resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sqlite3.connect(path).close()
+        kind, config, secret = SourceKind.SQLITE, {"path": str(path)}, None
+    with caller.act() as ctx:
+        out = sources.create_source(
+            ctx,
+            SourceCreate(
+                kind=kind,
+                name="共享前置库",
+                department_id=ctx.actor.department_id,
+                description="演示：接收共享数据的本部门数据库",
+                config=config,
+                secret=secret,
+            ),
+        )
+    return out.id
+
+
+def _subscriptions(
+    db: Database, settings: Settings, engine: str, mariadb: MariaDBSettings
+) -> list[str]:
+    """Each consumer in ``CONSUMERS`` subscribes its active grant into its own database, and
+    the first delivery runs here."""
+    made: list[str] = []
+    with db.transaction() as s:
+        held = {
+            g.consumer_department_id: g.id
+            for g in s.scalars(select(Grant).where(Grant.status == "active"))
+        }
+        depts = {code: org.department_by_code(s, code) for code, *_ in CONSUMERS}
+    for code, database, table, name in CONSUMERS:
+        dept = depts[code]
+        if dept is None or dept.id not in held:
+            continue
+        caller = _caller(db, settings, f"{code}_officer")
+        source_id = _consumer_source(caller, settings, engine, mariadb, database)
+        with caller.act() as ctx:
+            sub = subscriptions.create_subscription(
+                ctx,
+                SubscriptionCreate(
+                    grant_id=held[dept.id],
+                    name=name,
+                    mode=SubscriptionMode.TABLE,
+                    target_source_id=source_id,
+                    target_table=table,
+                    schedule="*/30 * * * *",
+                ),
+            )
+        made.append(sub.id)
+    # The first deliveries run here rather than waiting for the server's worker.
+    for sub_id in made:
+        deliver_now(db, settings, sub_id)
+    return made
