@@ -27,7 +27,7 @@ from govdata.sharing.schemas import (
     ReasonIn,
     RenewIn,
 )
-from govdata.sharing.vocab import GrantStatus
+from govdata.sharing.vocab import DeliveryMode, GrantStatus
 from govdata.web.portal import Page, PortalRouter, UserForm, UserPage, parse
 from govdata.web.templating import N_
 
@@ -49,6 +49,8 @@ OBJECTION_LABELS = {
     "severity": N_("Severity"),
 }
 SEVERITIES = (1, 2, 3, 4, 5)
+# Delivery modes a subscription carries out (into a database table, or as files).
+SUBSCRIBABLE = {DeliveryMode.SUBSCRIPTION.value, DeliveryMode.FILE.value}
 DONE = {
     "revoked": N_("Grant revoked."),
     "apps_saved": N_("The apps allowed to use this grant were saved."),
@@ -142,6 +144,9 @@ def detail_page(
         may.add("renew")
     if held and actor.can(Perm.SHARING_APPLY, consumer):
         may.add("object")
+    subscribable = bool(SUBSCRIBABLE & set(grant.delivery_modes))
+    if active and held and subscribable and actor.can(Perm.SHARING_APPLY, consumer):
+        may.add("subscribe")
     if actor.can(Perm.CREDENTIAL_MANAGE, consumer):
         may.add("apps")
     api = held and "api" in grant.delivery_modes
