@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/govdata/web/static/vendor
 SIZE ?= small
 
-.PHONY: services demo test test-fast bench bench-jobs bench-catalog bench-collect lint assets clean
+.PHONY: services demo test test-fast bench bench-jobs bench-catalog bench-collect bench-data-api lint assets clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ demo: $(STAMP) assets
 test: $(STAMP) assets
 	$(BIN)/python -m pytest -q
 
-bench: bench-jobs bench-catalog bench-collect
+bench: bench-jobs bench-catalog bench-collect bench-data-api
 
 bench-jobs: $(STAMP)
 	$(BIN)/python bench/jobs_throughput.py
@@ -43,6 +43,10 @@ bench-catalog: $(STAMP)
 bench-collect: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python bench/collect.py --json data/bench-collect.json
+
+# Data-service API key lookups against a bare endpoint, and subscription lag (docs/benchmarks.md).
+bench-data-api: $(STAMP)
+	$(BIN)/python bench/data_api.py --json data/bench-data-api.json
 
 # Configure the local MariaDB (row binary log) and PostgreSQL (wal_level=logical) for
 # change-data-capture and (re)start them; needs root. CI runs it before the tests.
