@@ -19,7 +19,7 @@ from typing import Any
 
 import jwt
 from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from govdata.config import Settings
@@ -487,7 +487,8 @@ def _live_user(s: Session, claims: dict[str, Any]) -> User:
     return user
 
 
-def _actor_from_app_token(s: Session, token: str) -> Actor:
+def _actor_from_app_token(s: Session, token: str) -> tuple[Actor, str | None]:
+    """The credential's actor, and its id when ``last_used_at`` is due for a touch."""
     cred = s.scalars(
         select(AppCredential).where(AppCredential.token_hash == hash_token(token))
     ).one_or_none()
@@ -498,10 +499,8 @@ def _actor_from_app_token(s: Session, token: str) -> Actor:
         raise NotAuthenticated("应用凭证已吊销", "Credential revoked", code="credential_revoked")
     if status == "expired":
         raise NotAuthenticated("应用凭证已过期", "Credential expired", code="credential_expired")
-    at = now()
-    if cred.last_used_at is None or at - as_utc(cred.last_used_at) >= TOUCH_INTERVAL:
-        cred.last_used_at = at
-    return actor_for_credential(cred)
+    due = cred.last_used_at is None or now() - as_utc(cred.last_used_at) >= TOUCH_INTERVAL
+    return actor_for_credential(cred), cred.id if due else None
 
 
 def actor_from_bearer(db: Database, settings: Settings, token: str) -> Actor:
@@ -509,12 +508,19 @@ def actor_from_bearer(db: Database, settings: Settings, token: str) -> Actor:
 
     Raises NotAuthenticated with ``invalid_token``, ``token_expired``,
     ``token_revoked``, ``account_disabled``, ``credential_revoked`` or
-    ``credential_expired``.
+    ``credential_expired``. Reading takes no write lock (every API call passes here); an
+    app credential's ``last_used_at`` is written at most once a minute, on its own.
     """
-    with db.transaction(immediate=True) as s:
-        if token.startswith(TOKEN_PREFIX):
-            return _actor_from_app_token(s, token)
-        return actor_for_user(_live_user(s, _decode(settings, token, ACCESS)))
+    with db.transaction() as s:
+        if not token.startswith(TOKEN_PREFIX):
+            return actor_for_user(_live_user(s, _decode(settings, token, ACCESS)))
+        actor, touch = _actor_from_app_token(s, token)
+    if touch is not None:
+        with db.transaction(immediate=True) as s:
+            s.execute(
+                update(AppCredential).where(AppCredential.id == touch).values(last_used_at=now())
+            )
+    return actor
 
 
 # Portal sessions -------------------------------------------------------------------------
