@@ -191,6 +191,10 @@ def test_apps_are_rate_limited_and_restricted_to_the_grants_apps(world: World) -
         assert client.get(url, headers=auth).status_code == 200
         r = client.get(url, headers=auth)
         assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+        # Counted calls reach the store (refused ones do not count).
+        with world.org.as_("operator").act() as ctx:
+            usage = limits.get_limit(ctx, app_id)
+        assert (usage.per_minute, usage.used_today) == (3, 3)
         # The grant may be narrowed to named apps of the consumer.
         with world.org.db.transaction() as s:
             s.execute(update(Grant).values(app_ids=[_credential_id(world, other)]))

@@ -44,8 +44,10 @@ AUDIT_VERIFY = "sharing.data.verify"
 OWN = "own"
 
 
-def limits_apply(ctx: ActionContext) -> bool:
-    return ctx.actor.kind in ("app", "user") and ctx.actor.id is not None
+def _count(ctx: ActionContext) -> None:
+    """The call is served: count it against the caller's rate limit and quota."""
+    if ctx.actor.kind in ("app", "user") and ctx.actor.id is not None:
+        limits.consume(ctx.session, ctx.settings, ctx.actor.id, is_app=ctx.actor.kind == "app")
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,6 @@ def _plan(ctx: ActionContext, resource_code: str) -> _Plan:
             code="sharing_no_data",
             details={"resource_code": entry.resource_code},
         )
-    if limits_apply(ctx):
-        limits.consume(s, ctx.settings, ctx.actor.id or "", is_app=ctx.actor.kind == "app")
     by_item = {c["item"]: c["field"] for c in mount.columns if c.get("item")}
     if grant is None:
         # A provider reads its own data, all of it, unmasked: it holds it already.
@@ -180,6 +180,7 @@ def _audit(
     outcome: str = "success",
 ) -> None:
     with caller.act() as ctx:
+        limits.flush(ctx.session)
         ctx.audit(
             action,
             target_type="entry",
@@ -231,6 +232,12 @@ def read_data(
             f"limit must be between 1 and {max_rows}",
             code="invalid_limit",
         )
+    after = None
+    if cursor:
+        values = decode_cursor(cursor)
+        if len(values) != 1:
+            raise InvalidInput("分页游标无效", "Invalid pagination cursor", code="invalid_cursor")
+        after = values[0]
     with caller.act() as ctx:
         plan = _plan(ctx, resource_code)
         wanted = list(dict.fromkeys(fields)) if fields else list(plan.granted)
@@ -249,19 +256,17 @@ def read_data(
                 raise _refuse(ctx, plan.resource_code, _not_granted(plan.key, plan.granted))
             conditions.append((plan.key[0], "=", key))
             limit = 1
+        _count(ctx)
     paging = len(plan.key) == 1
     where = [*conditions, *plan.row_filter]
-    if cursor:
+    if after is not None:
         if not paging:
             raise InvalidInput(
                 "该目录为复合主键，不支持翻页游标",
                 "Keyset paging needs a single-field key",
                 code="invalid_cursor",
             )
-        values = decode_cursor(cursor)
-        if len(values) != 1:
-            raise InvalidInput("分页游标无效", "Invalid pagination cursor", code="invalid_cursor")
-        where.append((plan.key[0], ">", values[0]))
+        where.append((plan.key[0], ">", after))
     n = min(limit + 1, plan.mount.row_cap) if paging else min(limit, plan.mount.row_cap)
     read_fields = list(dict.fromkeys([*wanted, *plan.key])) if paging else wanted
     try:
@@ -331,12 +336,6 @@ def verify(caller: Caller, resource_code: str, data: VerifyIn) -> VerifyOut:
     whether each claimed value equals the record's; no value comes back. Claimed fields and
     the key must be granted. Audited (``sharing.data.verify``) with the number of checks."""
     started = time.perf_counter()
-    with caller.act() as ctx:
-        plan = _plan(ctx, resource_code)
-        claimed = sorted({f for c in data.checks for f in (c.get("values") or {})})
-        outside = [f for f in [data.key, *claimed] if f not in plan.granted]
-        if outside:
-            raise _refuse(ctx, plan.resource_code, _not_granted(outside, plan.granted))
     keys = []
     for check in data.checks:
         if "key" not in check or not isinstance(check.get("values", {}), dict):
@@ -346,6 +345,13 @@ def verify(caller: Caller, resource_code: str, data: VerifyIn) -> VerifyOut:
                 code="sharing_verify_invalid",
             )
         keys.append(check["key"])
+    with caller.act() as ctx:
+        plan = _plan(ctx, resource_code)
+        claimed = sorted({f for c in data.checks for f in (c.get("values") or {})})
+        outside = [f for f in [data.key, *claimed] if f not in plan.granted]
+        if outside:
+            raise _refuse(ctx, plan.resource_code, _not_granted(outside, plan.granted))
+        _count(ctx)
     fields = list(dict.fromkeys([data.key, *claimed]))
     table = _read(
         caller,
