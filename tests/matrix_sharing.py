@@ -42,7 +42,15 @@ from govdata.identity.schemas import DepartmentCreate, RegionCreate, RoleAssignm
 from govdata.security.context import Caller
 from govdata.security.context_types import SYSTEM
 from govdata.security.permissions import Role
-from govdata.sharing import applications, demands, objections, policy, subscriptions
+from govdata.sharing import (
+    application_views,
+    applications,
+    demands,
+    exemptions,
+    objections,
+    policy,
+    subscriptions,
+)
 from govdata.sharing.delivery import delivery_folder
 from govdata.sharing.schemas import (
     ApplicationCreate,
@@ -319,7 +327,7 @@ def _given_application(w: Any, share_type: str = "unconditional") -> str:
 
 def _grant_of(w: Any, app_id: str) -> str:
     with _system(w).act() as ctx:
-        grant_id = applications.get_application(ctx, app_id).grant_id
+        grant_id = application_views.get_application(ctx, app_id).grant_id
     assert grant_id is not None, "an unconditional grade-2 application is granted at once"
     return grant_id
 
@@ -425,7 +433,7 @@ def _holiday(w: Any) -> str:
 def _exemption(w: Any) -> str:
     body = _exemption_body(w, 0)
     with _system(w).act() as ctx:
-        return applications.grant_exemption(ctx, ExemptionCreate(**body)).id
+        return exemptions.grant_exemption(ctx, ExemptionCreate(**body)).id
 
 
 def _exemption_body(w: Any, n: int) -> dict[str, Any]:

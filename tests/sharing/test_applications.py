@@ -13,7 +13,7 @@ from govdata.catalog.vocab import ShareType
 from govdata.core.clock import DISPLAY_TZ, now
 from govdata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from govdata.notifications.models import Notification
-from govdata.sharing import applications, deadlines, grants, policy
+from govdata.sharing import application_views, applications, deadlines, exemptions, grants, policy
 from govdata.sharing.models import Application, ApplicationStep, Grant
 from govdata.sharing.schemas import (
     ContestResolution,
@@ -147,7 +147,7 @@ def test_not_shared_data_cannot_be_applied_for_without_an_exemption(world: World
     with world.org.db.transaction() as s:
         assert s.scalar(select(Application.id)) is None
     with world.org.as_("operator").act() as ctx:
-        applications.grant_exemption(
+        exemptions.grant_exemption(
             ctx,
             ExemptionCreate(
                 entry=entry.resource_code,
@@ -285,7 +285,7 @@ def test_overdue_steps_are_escalated_once_and_the_operator_may_then_decide(
     assert deadlines.sweep(world.org.db, world.org.settings)["steps"] == 1
     assert deadlines.sweep(world.org.db, world.org.settings)["steps"] == 0
     with world.org.as_("operator").act() as ctx:
-        queue = applications.list_applications(ctx, queue="operator")
+        queue = application_views.list_applications(ctx, queue="operator")
     assert [a.id for a in queue.items] == [app.id]
     shown = queue.items[0]
     assert shown.overdue and shown.steps[0].escalated and (shown.days_left or 0) < 0
@@ -363,15 +363,17 @@ def test_only_the_two_departments_and_the_operator_see_an_application(world: Wor
     app = world.apply(entry)
     for user in ("hx_officer", "xn_officer", "operator"):
         with world.org.as_(user).act() as ctx:
-            assert applications.get_application(ctx, app.id).code == app.code
+            assert application_views.get_application(ctx, app.id).code == app.code
     for user in ("police_officer", "cd_clerk"):
         with world.org.as_(user).act() as ctx, pytest.raises(NotFound):
-            applications.get_application(ctx, app.id)
+            application_views.get_application(ctx, app.id)
         with world.org.as_(user).act() as ctx:
-            assert applications.list_applications(ctx).items == []
+            assert application_views.list_applications(ctx).items == []
     with world.org.as_("xn_officer").act() as ctx:
-        incoming = applications.list_applications(ctx, queue="incoming")
+        incoming = application_views.list_applications(ctx, queue="incoming")
     assert [a.id for a in incoming.items] == [app.id]
     with world.org.as_("hx_officer").act() as ctx:
-        assert applications.list_applications(ctx, queue="incoming").items == []
-        assert [a.id for a in applications.list_applications(ctx, queue="mine").items] == [app.id]
+        assert application_views.list_applications(ctx, queue="incoming").items == []
+        assert [a.id for a in application_views.list_applications(ctx, queue="mine").items] == [
+            app.id
+        ]

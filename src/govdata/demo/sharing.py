@@ -32,7 +32,15 @@ from govdata.governance.schemas import TicketAnswer
 from govdata.identity import queries as org
 from govdata.security.context import Caller
 from govdata.security.context_types import SYSTEM
-from govdata.sharing import applications, deadlines, demands, grants, objections, subscriptions
+from govdata.sharing import (
+    application_views,
+    applications,
+    deadlines,
+    demands,
+    grants,
+    objections,
+    subscriptions,
+)
 from govdata.sharing.common import published_items
 from govdata.sharing.jobs import deliver_now
 from govdata.sharing.models import Application, ApplicationStep, Grant
@@ -226,7 +234,7 @@ def seed_sharing(
         if needs_operator:
             _decide(operator, app.id, True, "重要数据，经主管部门审核同意")
         with consumer.act() as ctx:
-            grant_id = applications.get_application(ctx, app.id).grant_id
+            grant_id = application_views.get_application(ctx, app.id).grant_id
         if grant_id is None:
             continue
         made["grants"].append(grant_id)

@@ -13,8 +13,10 @@ from govdata.governance import tickets
 from govdata.governance.schemas import TicketAnswer, TicketClose, TicketOut, TicketPage
 from govdata.governance.vocab import TicketStatus
 from govdata.sharing import (
+    application_views,
     applications,
     demands,
+    exemptions,
     grants,
     limits,
     objections,
@@ -172,7 +174,7 @@ def list_applications(
     """Applications the caller sees, newest first; ``queue`` narrows to the caller's own
     (``mine``), its provider review queue (``incoming``) or the operator's (``operator``)."""
     with caller.act() as ctx:
-        return applications.list_applications(
+        return application_views.list_applications(
             ctx, queue=queue, status=status, entry=entry, limit=limit, cursor=cursor
         )
 
@@ -189,7 +191,7 @@ def apply(caller: CallerDep, data: ApplicationCreate) -> ApplicationOut:
 def get_application(caller: CallerDep, application_id: str) -> ApplicationOut:
     """One application (id or code) with its approval steps and deadlines."""
     with caller.act() as ctx:
-        return applications.get_application(ctx, application_id)
+        return application_views.get_application(ctx, application_id)
 
 
 @router.post("/sharing/applications/{application_id}/decide", response_model=ApplicationOut)
@@ -225,20 +227,20 @@ def resolve(caller: CallerDep, application_id: str, data: ContestResolution) -> 
 @router.get("/sharing/exemptions", response_model=list[ExemptionOut])
 def list_exemptions(caller: CallerDep) -> list[ExemptionOut]:
     with caller.act() as ctx:
-        return applications.list_exemptions(ctx)
+        return exemptions.list_exemptions(ctx)
 
 
 @router.post("/sharing/exemptions", response_model=ExemptionOut, status_code=201)
 def grant_exemption(caller: CallerDep, data: ExemptionCreate) -> ExemptionOut:
     """Let one department apply for a not-shared entry, on a stated basis (operator)."""
     with caller.act() as ctx:
-        return applications.grant_exemption(ctx, data)
+        return exemptions.grant_exemption(ctx, data)
 
 
 @router.post("/sharing/exemptions/{exemption_id}/revoke", response_model=ExemptionOut)
 def revoke_exemption(caller: CallerDep, exemption_id: str) -> ExemptionOut:
     with caller.act() as ctx:
-        return applications.revoke_exemption(ctx, exemption_id)
+        return exemptions.revoke_exemption(ctx, exemption_id)
 
 
 # -- grants -------------------------------------------------------------------------------

@@ -27,39 +27,31 @@ from govdata.catalog.models import CatalogEntry, EntryVersion
 from govdata.catalog.vocab import SHARE_ORDER, ShareMode, ShareType
 from govdata.core.clock import DISPLAY_TZ, now
 from govdata.core.errors import Conflict, InvalidInput
-from govdata.core.pagination import paginate
 from govdata.core.sequences import daily_code
-from govdata.identity import queries as org
 from govdata.notifications.actions import Message, notify
 from govdata.security.context import ActionContext
 from govdata.security.permissions import Perm, Role, Scope
 from govdata.sharing import grants as grants_mod
+from govdata.sharing.application_views import application_out, load_application, sides
 from govdata.sharing.common import (
     check_row_filter,
-    days_left,
     notify_department,
     notify_operators,
     own_department,
     published_entry,
     published_items,
-    sees,
-    two_sided_clause,
 )
-from govdata.sharing.common import not_found as _not_found
-from govdata.sharing.models import Application, ApplicationStep, Exemption
+from govdata.sharing.exemptions import active_exemption
+from govdata.sharing.models import Application, ApplicationStep
 from govdata.sharing.policy import chain_for, load_policy
 from govdata.sharing.schemas import (
     MAX_VALID_DAYS,
     ApplicationCreate,
     ApplicationOut,
-    ApplicationPage,
     ContestResolution,
     DecisionIn,
-    ExemptionCreate,
-    ExemptionOut,
     ReasonIn,
     RenewIn,
-    StepOut,
 )
 from govdata.sharing.vocab import (
     ApplicationKind,
@@ -68,7 +60,6 @@ from govdata.sharing.vocab import (
     GrantStatus,
     StepKind,
     StepStatus,
-    label,
 )
 from govdata.sharing.workdays import Calendar
 
@@ -94,18 +85,6 @@ def _check_validity(valid_until: date) -> None:
             code="sharing_validity_invalid",
             details={"valid_until": valid_until.isoformat()},
         )
-
-
-def _exemption(s: Session, entry_id: str, consumer_id: str) -> Exemption | None:
-    return s.scalars(
-        select(Exemption)
-        .where(
-            Exemption.entry_id == entry_id,
-            Exemption.consumer_department_id == consumer_id,
-            Exemption.revoked_at.is_(None),
-        )
-        .order_by(Exemption.created_at.desc())
-    ).first()
 
 
 def _effective_share_type(entry: CatalogEntry, item_types: list[str]) -> str:
@@ -159,7 +138,7 @@ def apply(ctx: ActionContext, data: ApplicationCreate) -> ApplicationOut:
     share_type = _effective_share_type(entry, [items[n].share_type for n in data.items])
     exemption = None
     if share_type == ShareType.NONE:
-        exemption = _exemption(s, entry.id, dept.id)
+        exemption = active_exemption(s, entry.id, dept.id)
         if exemption is None:
             refused = [n for n in data.items if items[n].share_type == ShareType.NONE]
             raise InvalidInput(
@@ -352,24 +331,6 @@ def _approve(ctx: ActionContext, app: Application) -> None:
 # -- deciding ------------------------------------------------------------------------------
 
 
-def _sides(app: Application) -> tuple[Scope, Scope]:
-    return (
-        Scope(region_path=app.consumer_region_path, department_id=app.consumer_department_id),
-        Scope(region_path=app.provider_region_path, department_id=app.provider_department_id),
-    )
-
-
-def load_application(ctx: ActionContext, app_id: str) -> Application:
-    """The application if the actor sees either side of it (or manages sharing); else 404."""
-    ctx.require(Perm.SHARING_READ)
-    app = ctx.session.get(Application, app_id)
-    if app is None:
-        app = ctx.session.scalars(select(Application).where(Application.code == app_id)).first()
-    if app is None or not sees(ctx, *_sides(app)):
-        raise _not_found("共享申请", "Application", "sharing_application_not_found", app_id)
-    return app
-
-
 def _open_step(app: Application) -> ApplicationStep:
     for step in app.steps:
         if step.status == StepStatus.PENDING:
@@ -399,7 +360,7 @@ def decide(ctx: ActionContext, app_id: str, data: DecisionIn) -> ApplicationOut:
             details={"status": app.status},
         )
     step = _open_step(app)
-    _, provider = _sides(app)
+    _, provider = sides(app)
     if step.kind == StepKind.PROVIDER:
         escalated = step.escalated_at is not None and ctx.actor.can(Perm.SHARING_MANAGE)
         if not escalated:
@@ -456,7 +417,7 @@ def _end(app: Application, status: ApplicationStatus) -> None:
 def withdraw(ctx: ActionContext, app_id: str) -> ApplicationOut:
     """The consumer withdraws an application that is still open."""
     app = load_application(ctx, app_id)
-    consumer, _ = _sides(app)
+    consumer, _ = sides(app)
     ctx.require(Perm.SHARING_APPLY, consumer, target_id=app.id)
     if app.status not in OPEN:
         raise Conflict(
@@ -474,7 +435,7 @@ def withdraw(ctx: ActionContext, app_id: str) -> ApplicationOut:
 def contest(ctx: ActionContext, app_id: str, data: ReasonIn) -> ApplicationOut:
     """The consumer asks the operator to coordinate (协调) after a rejection."""
     app = load_application(ctx, app_id)
-    consumer, _ = _sides(app)
+    consumer, _ = sides(app)
     ctx.require(Perm.SHARING_APPLY, consumer, target_id=app.id)
     if app.status != ApplicationStatus.REJECTED or app.contested_at is not None:
         raise Conflict(
@@ -566,7 +527,7 @@ def renew(ctx: ActionContext, grant_id: str, data: RenewIn) -> ApplicationOut:
     )
     if (
         share_type == ShareType.NONE
-        and _exemption(s, entry.id, grant.consumer_department_id) is None
+        and active_exemption(s, entry.id, grant.consumer_department_id) is None
     ):
         raise InvalidInput(
             "该数据现已不予共享，不能续期",
@@ -612,240 +573,3 @@ def renew(ctx: ActionContext, grant_id: str, data: RenewIn) -> ApplicationOut:
     )
     _start_chain(ctx, app)
     return application_out(ctx, app)
-
-
-# -- exemptions ----------------------------------------------------------------------------
-
-
-def grant_exemption(ctx: ActionContext, data: ExemptionCreate) -> ExemptionOut:
-    """The operator lets one department apply for a not-shared entry, stating the basis."""
-    ctx.require(Perm.SHARING_MANAGE)
-    entry = published_entry(ctx, data.entry)
-    dept = org.department_by_id(ctx.session, data.consumer_department_id)
-    if dept is None:
-        raise InvalidInput(
-            "部门不存在",
-            "Unknown department",
-            code="department_not_found",
-            details={"department_id": data.consumer_department_id},
-        )
-    items = published_items(ctx.session, entry)
-    if entry.share_type != ShareType.NONE and all(i.share_type != ShareType.NONE for i in items):
-        raise InvalidInput(
-            "该目录可以共享，无需例外",
-            "The entry is shared; no exemption is needed",
-            code="sharing_exemption_needless",
-        )
-    ex = Exemption(
-        entry_id=entry.id,
-        consumer_department_id=dept.id,
-        basis=data.basis,
-        granted_by=ctx.actor.id,
-        granted_by_name=ctx.actor.name,
-    )
-    ctx.session.add(ex)
-    ctx.session.flush()
-    ctx.audit(
-        "sharing.exemption.create",
-        target_type="exemption",
-        target_id=ex.id,
-        details={"entry": entry.resource_code, "department": dept.code, "basis": data.basis},
-    )
-    return _exemption_out(ex)
-
-
-def revoke_exemption(ctx: ActionContext, exemption_id: str) -> ExemptionOut:
-    ctx.require(Perm.SHARING_MANAGE)
-    ex = ctx.session.get(Exemption, exemption_id)
-    if ex is None:
-        raise _not_found("例外", "Exemption", "sharing_exemption_not_found", exemption_id)
-    if ex.revoked_at is None:
-        ex.revoked_at = now()
-        ctx.audit("sharing.exemption.revoke", target_type="exemption", target_id=ex.id)
-    return _exemption_out(ex)
-
-
-def list_exemptions(ctx: ActionContext) -> list[ExemptionOut]:
-    ctx.require(Perm.SHARING_MANAGE)
-    rows = ctx.session.scalars(select(Exemption).order_by(Exemption.created_at.desc()).limit(500))
-    return [_exemption_out(e) for e in rows]
-
-
-def _exemption_out(ex: Exemption) -> ExemptionOut:
-    return ExemptionOut(
-        id=ex.id,
-        entry_id=ex.entry_id,
-        consumer_department_id=ex.consumer_department_id,
-        basis=ex.basis,
-        granted_by_name=ex.granted_by_name,
-        created_at=ex.created_at,
-        revoked_at=ex.revoked_at,
-    )
-
-
-# -- reading -------------------------------------------------------------------------------
-
-
-def application_out(
-    ctx: ActionContext,
-    app: Application,
-    names: dict[str, str] | None = None,
-    calendar: Calendar | None = None,
-) -> ApplicationOut:
-    s = ctx.session
-    names = names or org.department_names(
-        s, {app.provider_department_id, app.consumer_department_id}
-    )
-    calendar = calendar or Calendar.load(s)
-    locale = ctx.locale
-    pending = next((st for st in app.steps if st.status == StepStatus.PENDING), None)
-    due = pending.due_at if pending else None
-    left, overdue = days_left(calendar, due, pending is not None)
-    steps = []
-    for step in app.steps:
-        s_left, s_overdue = days_left(calendar, step.due_at, step.status == StepStatus.PENDING)
-        steps.append(
-            StepOut(
-                position=step.position,
-                kind=StepKind(step.kind),
-                label=label("step_kind", step.kind, locale),
-                status=step.status,
-                status_label=label("step_status", step.status, locale),
-                working_days=step.working_days,
-                opened_at=step.opened_at,
-                due_at=step.due_at,
-                days_left=s_left,
-                overdue=s_overdue,
-                escalated=step.escalated_at is not None,
-                decided_at=step.decided_at,
-                decided_by_name=step.decided_by_name,
-                automatic=step.automatic,
-                comment=step.comment,
-            )
-        )
-    return ApplicationOut(
-        id=app.id,
-        code=app.code,
-        kind=ApplicationKind(app.kind),
-        entry_id=app.entry_id,
-        resource_code=app.resource_code,
-        entry_name=app.entry_name,
-        share_type=app.share_type,
-        grade=app.grade,
-        provider_department_id=app.provider_department_id,
-        provider_department_name=names.get(app.provider_department_id, ""),
-        consumer_department_id=app.consumer_department_id,
-        consumer_department_name=names.get(app.consumer_department_id, ""),
-        applicant_name=app.applicant_name,
-        purpose=app.purpose,
-        scenario=app.scenario,
-        legal_basis=app.legal_basis,
-        items=list(app.items),
-        row_filter=list(app.row_filter or []),
-        row_scope_note=app.row_scope_note,
-        delivery_modes=[DeliveryMode(m) for m in app.delivery_modes],
-        valid_until=app.valid_until,
-        contact_name=app.contact_name,
-        contact_phone=app.contact_phone,
-        clear_items=list(app.clear_items or []),
-        status=ApplicationStatus(app.status),
-        status_label=label("application_status", app.status, locale),
-        current_step=StepKind(app.current_step) if app.current_step else None,
-        due_at=due,
-        days_left=left,
-        overdue=overdue,
-        reject_reason=app.reject_reason,
-        contest_reason=app.contest_reason,
-        contest_outcome=app.contest_outcome,
-        renews_grant_id=app.renews_grant_id,
-        grant_id=app.grant_id,
-        steps=steps,
-        created_at=app.created_at,
-        decided_at=app.decided_at,
-    )
-
-
-def get_application(ctx: ActionContext, app_id: str) -> ApplicationOut:
-    """One application with its steps, deadlines and outcome (by id or code)."""
-    return application_out(ctx, load_application(ctx, app_id))
-
-
-QUEUES = ("mine", "incoming", "operator")
-
-
-def list_applications(
-    ctx: ActionContext,
-    *,
-    queue: str | None = None,
-    status: ApplicationStatus | None = None,
-    entry: str | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
-) -> ApplicationPage:
-    """Applications the actor sees, newest first.
-
-    ``queue``: ``mine`` (the actor's department applied), ``incoming`` (waiting for the
-    actor's department as provider), ``operator`` (waiting for the operator: compliance and
-    operator steps, escalated provider steps, contests).
-    """
-    ctx.require(Perm.SHARING_READ)
-    stmt = select(Application).where(
-        two_sided_clause(
-            ctx,
-            Perm.SHARING_READ,
-            Application.consumer_department_id,
-            Application.consumer_region_path,
-            Application.provider_department_id,
-            Application.provider_region_path,
-        )
-    )
-    dept = ctx.actor.department_id
-    if queue == "mine":
-        stmt = stmt.where(Application.consumer_department_id == dept)
-    elif queue == "incoming":
-        stmt = stmt.where(
-            Application.provider_department_id == dept,
-            Application.status == ApplicationStatus.PENDING.value,
-            Application.current_step == StepKind.PROVIDER.value,
-        )
-    elif queue == "operator":
-        ctx.require(Perm.SHARING_MANAGE)
-        escalated = select(ApplicationStep.application_id).where(
-            ApplicationStep.status == StepStatus.PENDING.value,
-            ApplicationStep.escalated_at.is_not(None),
-        )
-        stmt = stmt.where(
-            (
-                (Application.status == ApplicationStatus.PENDING.value)
-                & (
-                    Application.current_step.in_(
-                        [StepKind.COMPLIANCE.value, StepKind.OPERATOR.value]
-                    )
-                    | Application.id.in_(escalated)
-                )
-            )
-            | (Application.status == ApplicationStatus.CONTESTED.value)
-        )
-    elif queue is not None:
-        raise InvalidInput(
-            f"queue 须为 {'、'.join(QUEUES)} 之一",
-            f"queue must be one of {', '.join(QUEUES)}",
-            code="invalid_queue",
-        )
-    if status is not None:
-        stmt = stmt.where(Application.status == status.value)
-    if entry:
-        stmt = stmt.where((Application.entry_id == entry) | (Application.resource_code == entry))
-    page = paginate(
-        ctx.session, stmt, [Application.id], limit=limit, cursor=cursor, descending=True
-    )
-    s = ctx.session
-    ids = {a.provider_department_id for a in page.items} | {
-        a.consumer_department_id for a in page.items
-    }
-    names = org.department_names(s, ids)
-    calendar = Calendar.load(s)
-    return ApplicationPage(
-        items=[application_out(ctx, a, names, calendar) for a in page.items],
-        next_cursor=page.next_cursor,
-    )

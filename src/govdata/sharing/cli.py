@@ -19,7 +19,7 @@ from govdata.core.db import Database
 from govdata.core.errors import GovDataError
 from govdata.security.context import Caller
 from govdata.security.context_types import Actor
-from govdata.sharing import applications, deadlines, grants
+from govdata.sharing import application_views, deadlines, grants
 from govdata.sharing.schemas import ReasonIn
 from govdata.sharing.vocab import ApplicationStatus, GrantStatus
 
@@ -58,7 +58,7 @@ def list_applications(
     settings, db = _open(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
-            page = applications.list_applications(ctx, status=status, limit=limit)
+            page = application_views.list_applications(ctx, status=status, limit=limit)
     except GovDataError as exc:
         raise _fail(exc, settings) from exc
     table = Table("code", "entry", "consumer", "provider", "status", "step", "days left")

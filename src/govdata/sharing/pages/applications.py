@@ -18,7 +18,7 @@ from govdata.catalog.schemas import EntryOut, VersionOut
 from govdata.core.clock import DISPLAY_TZ, now
 from govdata.core.errors import GovDataError
 from govdata.security.permissions import Perm, Scope
-from govdata.sharing import applications
+from govdata.sharing import application_views, applications
 from govdata.sharing.common import published_entry
 from govdata.sharing.pages.common import PAGE_SIZE, context, done_notice, refusal, scopes
 from govdata.sharing.schemas import (
@@ -225,7 +225,7 @@ def applications_page(
     chosen = view if view in views else views[0]
     status_value = status if status in STATUSES else ""
     with page.act() as ctx:
-        result = applications.list_applications(
+        result = application_views.list_applications(
             ctx,
             queue="mine" if chosen == "mine" else None,
             status=ApplicationStatus(status_value) if status_value else None,
@@ -259,7 +259,7 @@ def review_page(page: UserPage, queue: str = "", cursor: str = "") -> Response:
         if not queues:
             ctx.require(Perm.SHARING_DECIDE)
         chosen = queue if queue in queues else queues[0]
-        result = applications.list_applications(
+        result = application_views.list_applications(
             ctx, queue=chosen, limit=PAGE_SIZE, cursor=cursor or None
         )
     return page.render(
@@ -308,7 +308,7 @@ def detail_page(
     typed: dict[str, str] | None = None,
 ) -> Response:
     with page.act() as ctx:
-        app = applications.get_application(ctx, app_id)
+        app = application_views.get_application(ctx, app_id)
     consumer, provider = scopes(page, app.consumer_department_id, app.provider_department_id)
     return page.render(
         "sharing/application.html",
