@@ -52,8 +52,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             db.migrate()
-        load_handlers(settings.job_handler_modules)
-        ensure_standing(db)
+            # The platform's own schedules, on a store this process has just made ready.
+            load_handlers(settings.job_handler_modules)
+            ensure_standing(db)
         worker = EmbeddedWorker(db, settings) if settings.embedded_worker else None
         if worker:
             worker.start()
