@@ -36,6 +36,24 @@ def test_readyz_is_503_when_the_store_is_unreachable(tmp_path: Path) -> None:
         assert resp.status_code == 503 and resp.json()["reason"] == "store_unreachable"
 
 
+def test_a_server_that_migrates_its_store_ensures_the_standing_schedules(
+    settings: Settings,
+) -> None:
+    from sqlalchemy import select
+
+    from govdata.core.db import Database
+    from govdata.core.jobs.models import JobSchedule
+
+    with TestClient(create_app(settings)):
+        pass
+    db = Database(settings.db_url)
+    try:
+        with db.transaction() as s:
+            assert "sharing.sweep" in set(s.scalars(select(JobSchedule.name)))
+    finally:
+        db.dispose()
+
+
 def test_unknown_route_uses_the_error_envelope(settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         body = client.get("/api/v1/no-such-thing").json()

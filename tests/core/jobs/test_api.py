@@ -150,11 +150,7 @@ def test_queue_limits_and_schedules_through_the_api(
         "/api/v1/job-schedules", json={"name": "bad", "cron": "every day", "kind": "core.noop"}
     )
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_cron"
-    # The sharing deadline sweep is a platform schedule every store starts with.
-    assert [s["name"] for s in api.get("/api/v1/job-schedules").json()] == [
-        "nightly",
-        "sharing.sweep",
-    ]
+    assert [s["name"] for s in api.get("/api/v1/job-schedules").json()] == ["nightly"]
 
 
 def test_permissions(acting: Callable[[Actor], TestClient], add_job: Callable[..., str]) -> None:
