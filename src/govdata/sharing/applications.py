@@ -19,6 +19,7 @@ withdrawn while open; a grant is renewed through an application of kind ``renewa
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -160,20 +161,13 @@ def apply(ctx: ActionContext, data: ApplicationCreate) -> ApplicationOut:
         )
     _check_validity(data.valid_until)
     _no_open_application(s, entry.id, dept.id)
-    app = Application(
-        code=daily_code(s, "SQ"),
+    app = _file(
+        ctx,
+        entry,
+        share_type,
+        (dept.id, dept.region_path),
+        {"entry": entry.resource_code},
         kind=ApplicationKind.NEW.value,
-        entry_id=entry.id,
-        resource_code=entry.resource_code,
-        entry_name=entry.name,
-        share_type=share_type,
-        grade=entry.grade,
-        provider_department_id=entry.provider_department_id,
-        provider_region_path=entry.region_path,
-        consumer_department_id=dept.id,
-        consumer_region_path=dept.region_path,
-        applicant_id=ctx.actor.id if ctx.actor.kind == "user" else None,
-        applicant_name=ctx.actor.name,
         purpose=data.purpose,
         scenario=data.scenario,
         legal_basis=data.legal_basis,
@@ -185,8 +179,37 @@ def apply(ctx: ActionContext, data: ApplicationCreate) -> ApplicationOut:
         contact_name=data.contact_name,
         contact_phone=data.contact_phone,
         clear_items=list(data.clear_items),
-        status=ApplicationStatus.PENDING.value,
         exemption_id=exemption.id if exemption else None,
+    )
+    return application_out(ctx, app)
+
+
+def _file(
+    ctx: ActionContext,
+    entry: CatalogEntry,
+    share_type: str,
+    consumer: tuple[str, str],
+    audit: dict[str, str],
+    **content: Any,
+) -> Application:
+    """Record a new application (or renewal) of ``consumer`` (department id, region path)
+    for ``entry``, audit it and start its approval chain."""
+    s = ctx.session
+    app = Application(
+        code=daily_code(s, "SQ"),
+        entry_id=entry.id,
+        resource_code=entry.resource_code,
+        entry_name=entry.name,
+        share_type=share_type,
+        grade=entry.grade,
+        provider_department_id=entry.provider_department_id,
+        provider_region_path=entry.region_path,
+        consumer_department_id=consumer[0],
+        consumer_region_path=consumer[1],
+        applicant_id=ctx.actor.id if ctx.actor.kind == "user" else None,
+        applicant_name=ctx.actor.name,
+        status=ApplicationStatus.PENDING.value,
+        **content,
     )
     s.add(app)
     s.flush()
@@ -195,10 +218,10 @@ def apply(ctx: ActionContext, data: ApplicationCreate) -> ApplicationOut:
         target_type="application",
         target_id=app.id,
         fields=app.items,
-        details={"code": app.code, "entry": entry.resource_code, "share_type": share_type},
+        details={"code": app.code, "share_type": share_type, **audit},
     )
     _start_chain(ctx, app)
-    return application_out(ctx, app)
+    return app
 
 
 def _share_modes(s: Session, entry: CatalogEntry) -> list[str]:
@@ -534,20 +557,13 @@ def renew(ctx: ActionContext, grant_id: str, data: RenewIn) -> ApplicationOut:
             "This data is no longer shared; the grant cannot be renewed",
             code="sharing_not_shared",
         )
-    app = Application(
-        code=daily_code(s, "SQ"),
+    app = _file(
+        ctx,
+        entry,
+        share_type,
+        (grant.consumer_department_id, grant.consumer_region_path),
+        {"renews": grant.code},
         kind=ApplicationKind.RENEWAL.value,
-        entry_id=entry.id,
-        resource_code=entry.resource_code,
-        entry_name=entry.name,
-        share_type=share_type,
-        grade=entry.grade,
-        provider_department_id=grant.provider_department_id,
-        provider_region_path=grant.provider_region_path,
-        consumer_department_id=grant.consumer_department_id,
-        consumer_region_path=grant.consumer_region_path,
-        applicant_id=ctx.actor.id if ctx.actor.kind == "user" else None,
-        applicant_name=ctx.actor.name,
         purpose=grant.purpose,
         scenario=grant.scenario,
         legal_basis=original.legal_basis,
@@ -559,17 +575,6 @@ def renew(ctx: ActionContext, grant_id: str, data: RenewIn) -> ApplicationOut:
         contact_name=original.contact_name,
         contact_phone=original.contact_phone,
         clear_items=[i for i, m in (grant.masks or {}).items() if m == "clear"],
-        status=ApplicationStatus.PENDING.value,
         renews_grant_id=grant.id,
     )
-    s.add(app)
-    s.flush()
-    ctx.audit(
-        "sharing.application.create",
-        target_type="application",
-        target_id=app.id,
-        fields=app.items,
-        details={"code": app.code, "renews": grant.code, "share_type": share_type},
-    )
-    _start_chain(ctx, app)
     return application_out(ctx, app)
