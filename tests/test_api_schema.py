@@ -253,7 +253,7 @@ schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG).include(path_re
 
 
 @hypothesis.settings(
-    max_examples=10,
+    max_examples=6,
     derandomize=True,
     deadline=None,
     database=None,
