@@ -322,10 +322,10 @@ def _physical(
     if not mount.lake_table or not lake.exists(mount.lake_table):
         # Nothing collected yet: an empty result of the mount's shape, not an error.
         return schema.empty_table()
-    full = lake.dataset(mount.lake_table).schema
-    expr = lake_filter(full, filters)
+    ds = lake.dataset(mount.lake_table)
+    expr = lake_filter(ds.schema, filters)
     columns = list(dict.fromkeys([*schema.names, *order_by]))
-    reader = lake.scan(mount.lake_table, columns=columns, filter=expr)
+    reader = lake.scan(mount.lake_table, columns=columns, filter=expr, dataset=ds)
     if order_by:
         # Keyset pages: keep the smallest ``limit`` rows seen so far, batch by batch, so
         # memory stays at one batch plus one page whatever the table's size.

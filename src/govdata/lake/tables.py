@@ -465,15 +465,19 @@ class Lake:
         filter: pc.Expression | None = None,
         version: int | None = None,
         batch_size: int = 65_536,
+        dataset: pads.Dataset | None = None,
     ) -> pa.RecordBatchReader:
         """Stream the table in batches, with projection and filter pushed into the scan.
+
+        ``dataset``: the table as the caller already opened it (``self.dataset``), so a
+        caller that needed its schema first does not open it twice.
 
         Files that delta-rs rewrote in a merge or delete may store strings as Arrow *view*
         types, for which pyarrow has no comparison kernels: the filter cannot run inside
         the scan of such a file. Those files are read whole, cast to plain types and
         filtered here; every other file keeps the pushed-down filter (and its statistics).
         """
-        ds = self.dataset(name, version)
+        ds = dataset if dataset is not None else self.dataset(name, version)
         _check_columns(name, ds.schema, columns)
         wanted = list(columns) if columns is not None else None
         if filter is None:

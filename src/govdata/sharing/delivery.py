@@ -280,13 +280,14 @@ class _Shape:
 
     def rows_at(self, lake: Lake, table: str, version: int) -> Iterator[pa.RecordBatch]:
         """The delivered rows of the lake table at ``version``, batch by batch."""
-        # The row filter is applied here rather than pushed into the scan: files delta-rs
-        # wrote by merge hold string views, which the scan cannot compare with plain strings.
+        # A row the filter cannot decide (null) is dropped by the scan, as ``inside`` drops it.
         for batch in lake.scan(
-            table, columns=self.read_columns, version=version, batch_size=BATCH_ROWS
+            table,
+            columns=self.read_columns,
+            filter=self.predicate,
+            version=version,
+            batch_size=BATCH_ROWS,
         ):
-            if self.predicate is not None:
-                batch = batch.filter(self.inside(batch))
             yield self.out(batch)
 
 

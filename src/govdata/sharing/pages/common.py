@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from pydantic import ValidationError
@@ -140,3 +141,19 @@ def context(page: Page) -> dict[str, Any]:
         "locale": locale,
         "Perm": Perm,
     }
+
+
+def side_tabs(page: Page, side: str, mine: str, incoming: str) -> tuple[list[str], str]:
+    """The list tabs the viewer has (its own side if it applies, the incoming side if it
+    decides, and all it sees) and the one chosen (the first when ``side`` is not one)."""
+    sides = (
+        ([mine] if page.can(Perm.SHARING_APPLY) else [])
+        + ([incoming] if page.can(Perm.SHARING_DECIDE) else [])
+        + ["all"]
+    )
+    return sides, side if side in sides else sides[0]
+
+
+def list_query(**params: str) -> str:
+    """The query string that keeps a list's tab and filters across its pages."""
+    return urlencode({k: v for k, v in params.items() if v})

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import Response
 
@@ -15,7 +14,15 @@ from govdata.identity import actions as identity_actions
 from govdata.identity.schemas import DepartmentOut
 from govdata.security.permissions import Perm
 from govdata.sharing import demands
-from govdata.sharing.pages.common import PAGE_SIZE, context, done_notice, refusal, scopes
+from govdata.sharing.pages.common import (
+    PAGE_SIZE,
+    context,
+    done_notice,
+    list_query,
+    refusal,
+    scopes,
+    side_tabs,
+)
 from govdata.sharing.schemas import (
     DemandAnswerIn,
     DemandCreate,
@@ -66,12 +73,7 @@ def _departments(page: Page) -> list[DepartmentOut]:
 
 @router.get("/sharing/demands")
 def demands_page(page: UserPage, side: str = "", status: str = "", cursor: str = "") -> Response:
-    sides = (
-        (["mine"] if page.can(Perm.SHARING_APPLY) else [])
-        + (["incoming"] if page.can(Perm.SHARING_DECIDE) else [])
-        + ["all"]
-    )
-    chosen = side if side in sides else sides[0]
+    sides, chosen = side_tabs(page, side, "mine", "incoming")
     status_value = status if status in STATUSES else ""
     with page.act() as ctx:
         result = demands.list_demands(
@@ -88,9 +90,7 @@ def demands_page(page: UserPage, side: str = "", status: str = "", cursor: str =
         side=chosen,
         statuses=STATUSES,
         filter_status=status_value,
-        base_query=urlencode(
-            {k: v for k, v in {"side": chosen, "status": status_value}.items() if v}
-        ),
+        base_query=list_query(side=chosen, status=status_value),
         cursor=cursor,
         **context(page),
     )

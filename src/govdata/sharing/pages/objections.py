@@ -4,8 +4,6 @@ Objections are problem-data tickets of governance; a grant page starts them."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import Response
 
 from govdata.core.errors import GovDataError
@@ -13,7 +11,15 @@ from govdata.governance import tickets
 from govdata.governance.schemas import TicketAnswer, TicketClose, TicketOut
 from govdata.governance.vocab import TicketStatus
 from govdata.security.permissions import Perm
-from govdata.sharing.pages.common import PAGE_SIZE, context, done_notice, refusal, scopes
+from govdata.sharing.pages.common import (
+    PAGE_SIZE,
+    context,
+    done_notice,
+    list_query,
+    refusal,
+    scopes,
+    side_tabs,
+)
 from govdata.web.portal import Page, PortalRouter, UserForm, UserPage, parse
 from govdata.web.templating import N_
 
@@ -31,12 +37,7 @@ DONE = {
 
 @router.get("/sharing/objections")
 def objections_page(page: UserPage, side: str = "", status: str = "", cursor: str = "") -> Response:
-    sides = (
-        (["reported"] if page.can(Perm.SHARING_APPLY) else [])
-        + (["assigned"] if page.can(Perm.SHARING_DECIDE) else [])
-        + ["all"]
-    )
-    chosen = side if side in sides else sides[0]
+    sides, chosen = side_tabs(page, side, "reported", "assigned")
     status_value = status if status in STATUSES else ""
     with page.act() as ctx:
         result = tickets.list_tickets(
@@ -53,9 +54,7 @@ def objections_page(page: UserPage, side: str = "", status: str = "", cursor: st
         side=chosen,
         statuses=STATUSES,
         filter_status=status_value,
-        base_query=urlencode(
-            {k: v for k, v in {"side": chosen, "status": status_value}.items() if v}
-        ),
+        base_query=list_query(side=chosen, status=status_value),
         cursor=cursor,
         **context(page),
     )
