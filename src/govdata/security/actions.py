@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Text, cast, func, or_, select
 
 from govdata.core.pagination import paginate
 from govdata.security.context import ActionContext
@@ -10,8 +10,26 @@ from govdata.security.models import AuditRecord
 from govdata.security.permissions import Perm
 from govdata.security.schemas import AuditFilter, AuditPage, AuditRecordOut
 
+DATA_ACTIONS = ("sharing.data.read", "sharing.data.verify")
 
-def _filtered(f: AuditFilter) -> Select[AuditRecord]:
+
+def _department_actors(department_id: str) -> Select[tuple[str]]:
+    from govdata.identity.models import AppCredential, User
+
+    users = select(User.id).where(User.department_id == department_id)
+    apps = select(AppCredential.id).where(AppCredential.department_id == department_id)
+    return users.union(apps)  # type: ignore[return-value]
+
+
+def _entry_ids(entry: str) -> Select[tuple[str]]:
+    from govdata.catalog.models import CatalogEntry
+
+    return select(CatalogEntry.id).where(  # type: ignore[return-value]
+        or_(CatalogEntry.id == entry, CatalogEntry.resource_code == entry)
+    )
+
+
+def filtered_records(f: AuditFilter) -> Select[AuditRecord]:
     stmt = select(AuditRecord)
     if f.actor:
         stmt = stmt.where(AuditRecord.actor_name == f.actor)
@@ -27,6 +45,18 @@ def _filtered(f: AuditFilter) -> Select[AuditRecord]:
         stmt = stmt.where(AuditRecord.at >= f.since)
     if f.until:
         stmt = stmt.where(AuditRecord.at < f.until)
+    if f.department_id:
+        stmt = stmt.where(AuditRecord.actor_id.in_(_department_actors(f.department_id)))
+    if f.entry:
+        stmt = stmt.where(
+            or_(AuditRecord.target_id == f.entry, AuditRecord.target_id.in_(_entry_ids(f.entry)))
+        )
+    if f.key:
+        # The key as a JSON string inside the record's details ("keys": [...]).
+        stmt = stmt.where(
+            AuditRecord.action.in_(DATA_ACTIONS),
+            cast(AuditRecord.details, Text).contains(f'"{f.key}"', autoescape=True),
+        )
     return stmt
 
 
@@ -35,7 +65,7 @@ def list_audit_records(
 ) -> AuditPage:
     """List audit records, newest first. Auditor only (三员分立); the read is itself audited."""
     ctx.require(Perm.AUDIT_READ)
-    stmt = _filtered(f)
+    stmt = filtered_records(f)
     total = ctx.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page = paginate(
         ctx.session,

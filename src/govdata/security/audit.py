@@ -1,7 +1,7 @@
 """The one function through which every audit record is written.
 
-The tamper-evident ledger arrives later behind this same function, so no
-other module may insert into ``audit_records`` directly.
+Each record is also queued for the tamper-evident ledger (``security.ledger``) in the
+same transaction, so no other module may insert into ``audit_records`` directly.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from govdata.core.ids import new_id
 from govdata.security.context_types import Actor
+from govdata.security.ledger.models import LedgerPending
 from govdata.security.models import AuditRecord
 
 SUCCESS = "success"
@@ -33,6 +35,7 @@ def write_audit(
     details: dict[str, Any] | None = None,
 ) -> AuditRecord:
     record = AuditRecord(
+        id=new_id(),
         actor_kind=actor.kind,
         actor_id=actor.id,
         actor_name=actor.name,
@@ -47,5 +50,6 @@ def write_audit(
         details=details,
     )
     session.add(record)
+    session.add(LedgerPending(record_id=record.id))
     session.flush()
     return record

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from govdata.core.clock import DISPLAY_TZ
 
@@ -43,6 +43,12 @@ class AuditFilter(BaseModel):
     outcome: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # Acts of the department's users and apps.
+    department_id: str | None = None
+    # A catalog entry by id or resource code: records about it, data reads of it included.
+    entry: str | None = None
+    # One data record's key: the data-service reads and checks that handed it out.
+    key: str | None = Field(None, max_length=128)
 
     @field_validator("since", "until")
     @classmethod

@@ -295,6 +295,9 @@ def read_data(
         table = table.slice(0, limit)
         last = table.column(plan.key[0])[limit - 1].as_py()
         next_cursor = encode_cursor([logical.jsonable(last)])
+    # The keys of the rows handed out (before masking) go into the audit record, so the
+    # auditor can trace who read one record and anomaly detection can see enumeration.
+    read_keys = _keys_of(table, plan.key)
     table = masking.mask_table(table.select(wanted), plan.masks)
     _audit(
         caller,
@@ -303,7 +306,7 @@ def read_data(
         fields=wanted,
         rows=table.num_rows,
         started=started,
-        details={"filters": _shown(conditions), "cursor": bool(cursor)},
+        details={"filters": _shown(conditions), "cursor": bool(cursor), "keys": read_keys},
     )
     out = logical.rows_out(table)
     zh, en = ONWARD_TRANSFER_NOTICE
@@ -325,6 +328,12 @@ def lookup(
 ) -> DataPage:
     """The record with key ``key`` (entries with a single-field key): a page of 0 or 1 rows."""
     return read_data(caller, resource_code, fields=fields, key=key)
+
+
+def _keys_of(table: pa.Table, key: Sequence[str]) -> list[str] | None:
+    if len(key) != 1 or key[0] not in table.column_names:
+        return None
+    return [str(logical.jsonable(v)) for v in table.column(key[0]).to_pylist()]
 
 
 def _shown(filters: Sequence[Filter]) -> list[list[str]]:
@@ -383,7 +392,11 @@ def verify(caller: Caller, resource_code: str, data: VerifyIn) -> VerifyOut:
         fields=fields,
         rows=len(results),
         started=started,
-        details={"checks": len(results), "matched": sum(r.match for r in results)},
+        details={
+            "checks": len(results),
+            "matched": sum(r.match for r in results),
+            "keys": [str(check["key"]) for check in data.checks],
+        },
     )
     return VerifyOut(resource_code=plan.resource_code, grant_code=plan.grant_code, results=results)
 
