@@ -296,7 +296,7 @@ def test_a_wrong_node_key_is_reported_and_new_credentials_recover(
             secret={"password": "pw"},
         )
         assert out.config["schema"] == "public"
-        moved = org.settings.model_copy(update={"source_key": "ab" * 16})
+        moved = org.settings.model_copy(update={"data_dir": tmp_path / "another-node"})
         other = Org(org.db, moved, org.dept, org.users)
         with other.as_("xn_officer").act() as ctx:
             result = actions.test_source(ctx, out.id)

@@ -92,7 +92,7 @@ def test_the_password_never_leaves_the_server(
     plain = {k: v for k, v in row.items() if k != "secret"}
     assert PASSWORD not in json.dumps(plain, default=str)
     assert "Wrong-pw-42" not in json.dumps(plain, default=str)
-    assert PASSWORD not in row["secret"] and row["secret"].startswith("gd1.")
+    assert PASSWORD not in row["secret"] and row["secret"].startswith("gd2.")
 
 
 def test_upload_then_discover_over_http(

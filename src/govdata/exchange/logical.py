@@ -325,7 +325,8 @@ def _physical(
     ds = lake.dataset(mount.lake_table)
     expr = lake_filter(ds.schema, filters)
     columns = list(dict.fromkeys([*schema.names, *order_by]))
-    reader = lake.scan(mount.lake_table, columns=columns, filter=expr, dataset=ds)
+    # The conditions themselves too: a lookup by an encrypted key still runs in the scan.
+    reader = lake.scan(mount.lake_table, columns=columns, filter=expr, dataset=ds, lookups=filters)
     if order_by:
         # Keyset pages: keep the smallest ``limit`` rows seen so far, batch by batch, so
         # memory stays at one batch plus one page whatever the table's size.

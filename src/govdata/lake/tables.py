@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,7 +33,13 @@ from deltalake.transaction import AddAction, RemoveAction
 
 from govdata.config import Settings
 from govdata.core.errors import Conflict, GovDataError, InvalidInput, NotFound
+from govdata.core.sqlident import quote_identifier
 from govdata.lake.names import TableName, parse_table_name
+from govdata.security.crypto import columns as enc
+
+if TYPE_CHECKING:
+    from govdata.security.crypto.columns import CellCipher
+    from govdata.security.crypto.lake_keys import LakeKeys
 
 ArrowData: TypeAlias = "pa.Table | pa.RecordBatch | pa.RecordBatchReader"
 
@@ -117,10 +123,18 @@ class _Conformed:
     the write before its commit, so the table stays at its last version.
     """
 
-    def __init__(self, table: TableName, data: ArrowData, schema: pa.Schema) -> None:
+    def __init__(
+        self,
+        table: TableName,
+        data: ArrowData,
+        schema: pa.Schema,
+        cipher: CellCipher | None = None,
+    ) -> None:
         self.table = table
         self.source = _as_reader(data)
         self.schema = schema
+        # Encrypts the table's marked columns on the way in (docs/security/crypto.md).
+        self.cipher = cipher
         self.error: GovDataError | None = None
         have = set(self.source.schema.names)
         want = set(schema.names)
@@ -132,28 +146,68 @@ class _Conformed:
     def _batches(self) -> Iterator[pa.RecordBatch]:
         for batch in self.source:
             try:
-                yield batch.select(self.schema.names).cast(self.schema, safe=True)
+                out = batch.select(self.schema.names).cast(self.schema, safe=True)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
                 self.error = _schema_mismatch(self.table, str(exc))
                 raise
+            if self.cipher is not None:
+                try:
+                    out = self.cipher.encrypt(out)
+                except GovDataError as exc:
+                    self.error = exc
+                    raise
+            yield out
 
     def reader(self) -> pa.RecordBatchReader:
         return pa.RecordBatchReader.from_batches(self.schema, self._batches())
 
 
 def _quote(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
+    # delta-rs reads merge predicates as DataFusion SQL.
+    return quote_identifier(column, "datafusion")
 
 
 class Lake:
     """The Delta tables of one node, rooted at ``root`` (``Settings.lake_dir``)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, keys: LakeKeys | None = None) -> None:
         self.root = root
+        # The data keys of tables with encrypted columns. A lake opened without them reads
+        # those columns as stored (ciphertext) and refuses to write to such tables.
+        self.keys = keys
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Lake:
-        return cls(settings.lake_dir)
+        from govdata.security.crypto.lake_keys import LakeKeys
+
+        return cls(settings.lake_dir, LakeKeys(settings))
+
+    def _cipher(
+        self, table: TableName, schema: pa.Schema, *, entry_id: str | None, write: bool
+    ) -> CellCipher | None:
+        """The cipher of the table's encrypted columns; None when it has none (or, for a
+        read, when this lake holds no keys)."""
+        marks = enc.marks(schema)
+        if not marks:
+            return None
+        if self.keys is None:
+            if not write:
+                return None
+            raise GovDataError(
+                f"湖表 {table} 含加密列，须经节点配置打开湖才能写入",
+                f"Lake table {table} has encrypted columns: open the lake with the node's "
+                "settings to write to it",
+                code="lake_keys_unavailable",
+                details={"table": str(table)},
+            )
+        keys = (
+            self.keys.for_write(str(table), entry_id) if write else self.keys.for_read(str(table))
+        )
+        return enc.CellCipher(keys, marks)
+
+    def encrypted_columns(self, name: str | TableName) -> dict[str, str]:
+        """The table's encrypted columns and their mode (``det`` or ``rnd``)."""
+        return enc.marks(pa.schema(self._open(name).schema().to_arrow()))
 
     # -- naming and lookup -------------------------------------------------------------
 
@@ -222,9 +276,16 @@ class Lake:
         *,
         entry_id: str | None = None,
         description: str | None = None,
+        encrypted: Mapping[str, str] | None = None,
     ) -> int:
-        """Create an empty table with the change data feed on; returns its version (0)."""
+        """Create an empty table with the change data feed on; returns its version (0).
+
+        ``encrypted``: string columns whose values are stored SM4-encrypted with the table's
+        data key (``det`` or ``rnd``, see ``govdata.security.crypto.columns``).
+        """
         table = parse_table_name(name)
+        if encrypted:
+            schema = enc.marked(schema, encrypted)
         path = self.path(table)
         if self.exists(table):
             raise Conflict(
@@ -266,7 +327,9 @@ class Lake:
     ) -> WriteResult:
         table = parse_table_name(name)
         dt = self._open(table)
-        conformed = _Conformed(table, data, pa.schema(dt.schema().to_arrow()))
+        schema = pa.schema(dt.schema().to_arrow())
+        cipher = self._cipher(table, schema, entry_id=_entry_of(dt), write=True)
+        conformed = _Conformed(table, data, schema, cipher)
         try:
             write_deltalake(
                 dt,
@@ -304,6 +367,7 @@ class Lake:
         *,
         mode: str = "overwrite",
         commit_metadata: Mapping[str, str] | None = None,
+        encrypted: Mapping[str, str] | None = None,
     ) -> WriteResult:
         """Make finished Parquet files the table's content (``overwrite``) or add them
         (``append``) in one commit, without writing the data again.
@@ -312,23 +376,39 @@ class Lake:
         moves them into the table's folder and commits them, so a load writes its data once.
         The files must be on the lake's file system. If the commit fails they are moved
         back, and the table stays at its last version.
+
+        A table with encrypted columns is the exception: each file is rewritten into the
+        table's folder with those columns encrypted (the staged file is left where it was).
+        ``encrypted`` (with ``overwrite``) sets which columns are encrypted from this version
+        on, in the same commit, when the entry's requirement changed since the table was made.
         """
         table = parse_table_name(name)
         dt = self._open(table)
         schema = pa.schema(dt.schema().to_arrow())
+        new_schema = None
+        if encrypted is not None and mode == "overwrite":
+            wanted = enc.marked(schema, encrypted)
+            if enc.marks(wanted) != enc.marks(schema):
+                schema = new_schema = wanted
+        cipher = self._cipher(table, schema, entry_id=_entry_of(dt), write=True)
         folder = self.path(table)
         for path in files:
             have = pq.read_schema(path)
             if [(f.name, f.type) for f in have] != [(f.name, f.type) for f in schema]:
                 raise _schema_mismatch(table, f"{path.name} has schema {have}")
         moved: list[tuple[Path, Path]] = []
+        written: list[Path] = []
         actions: list[AddAction | RemoveAction] = []
         rows = 0
         try:
             for path in files:
                 target = folder / f"part-{uuid.uuid4().hex}-c000.snappy.parquet"
-                os.replace(path, target)
-                moved.append((path, target))
+                if cipher is None:
+                    os.replace(path, target)
+                    moved.append((path, target))
+                else:
+                    written.append(target)
+                    _encrypt_file(path, target, schema, cipher)
                 meta = pq.ParquetFile(target).metadata
                 rows += meta.num_rows
                 st = target.stat()
@@ -345,12 +425,14 @@ class Lake:
             dt.create_write_transaction(
                 actions,
                 mode="overwrite" if mode == "overwrite" else "append",
-                schema=dt.schema(),
+                schema=DeltaSchema.from_arrow(new_schema) if new_schema else dt.schema(),
                 commit_properties=_commit(commit_metadata),
             )
         except BaseException as exc:
             for source, target in moved:
                 os.replace(target, source)
+            for target in written:
+                target.unlink(missing_ok=True)
             if isinstance(exc, Exception):
                 raise _write_error(table, None, exc) from exc
             raise
@@ -399,7 +481,17 @@ class Lake:
             stored = schema.append(pa.field(delete_column, pa.bool_()))
         else:
             stored = schema
-        conformed = _Conformed(table, reader, stored)
+        random_keys = [k for k in keys if enc.marks(schema).get(k) == enc.RANDOM]
+        if random_keys:
+            raise InvalidInput(
+                f"湖表 {table} 的合并主键列以随机方式加密，无法按值合并：{random_keys}",
+                f"Merge key columns of lake table {table} are encrypted at random and cannot "
+                f"be matched by value: {random_keys}",
+                code="lake_merge_keys_unknown",
+                details={"table": str(table), "columns": random_keys},
+            )
+        cipher = self._cipher(table, schema, entry_id=_entry_of(dt), write=True)
+        conformed = _Conformed(table, reader, stored, cipher)
 
         on = " AND ".join(f"t.{_quote(k)} = s.{_quote(k)}" for k in keys)
         values = {_quote(c): f"s.{_quote(c)}" for c in schema.names}
@@ -466,6 +558,7 @@ class Lake:
         version: int | None = None,
         batch_size: int = 65_536,
         dataset: pads.Dataset | None = None,
+        lookups: Sequence[Sequence[Any]] | None = None,
     ) -> pa.RecordBatchReader:
         """Stream the table in batches, with projection and filter pushed into the scan.
 
@@ -476,10 +569,18 @@ class Lake:
         types, for which pyarrow has no comparison kernels: the filter cannot run inside
         the scan of such a file. Those files are read whole, cast to plain types and
         filtered here; every other file keeps the pushed-down filter (and its statistics).
+
+        Encrypted columns come back decrypted (``_scan_encrypted``); ``lookups`` (the
+        ``[column, op, value]`` conditions ``filter`` was made from) let equality and IN
+        conditions on deterministically encrypted columns still run inside the scan.
         """
         ds = dataset if dataset is not None else self.dataset(name, version)
         _check_columns(name, ds.schema, columns)
         wanted = list(columns) if columns is not None else None
+        table = parse_table_name(name)
+        cipher = self._cipher(table, ds.schema, entry_id=None, write=False)
+        if cipher is not None:
+            return _scan_encrypted(ds, cipher, wanted, filter, lookups or (), batch_size)
         if filter is None:
             return ds.scanner(columns=wanted, batch_size=batch_size).to_reader()
         plain = _plain_types(ds.schema)
@@ -550,7 +651,11 @@ class Lake:
                 code="lake_changes_unavailable",
                 details={"table": str(table)},
             ) from exc
-        return _plain_reader(raw)
+        reader = _plain_reader(raw)
+        cipher = self._cipher(table, pa.schema(dt.schema().to_arrow()), entry_id=None, write=False)
+        if cipher is None:
+            return reader
+        return pa.RecordBatchReader.from_batches(reader.schema, (cipher.decrypt(b) for b in reader))
 
     def history(self, name: str, limit: int | None = None) -> list[dict[str, Any]]:
         """Commits, newest first: version, timestamp (ms), operation, metrics, our metadata."""
@@ -675,6 +780,68 @@ class Lake:
         )
 
 
+def _scan_encrypted(
+    ds: pads.Dataset,
+    cipher: CellCipher,
+    wanted: list[str] | None,
+    filter: pc.Expression | None,
+    lookups: Sequence[Sequence[Any]],
+    batch_size: int,
+) -> pa.RecordBatchReader:
+    """A scan of a table with encrypted columns: rows come back decrypted.
+
+    ``filter`` is written against plaintext, so it runs after decryption; equality and IN
+    conditions on deterministic columns are first turned into conditions on the ciphertext
+    and pushed into the scan (with file statistics). With a filter every column is read:
+    which ones it needs cannot be read off a compiled expression.
+    """
+    plain = _plain_types(ds.schema)
+    out = plain if wanted is None else pa.schema([plain.field(c) for c in wanted])
+    read = wanted if filter is None else None
+    pushed: pc.Expression | None = None
+    for cond in lookups:
+        if len(cond) != 3 or str(cond[1]).upper().strip() not in ("=", "IN"):
+            continue
+        values = cond[2] if isinstance(cond[2], (list, tuple)) else [cond[2]]
+        sealed = cipher.lookup_values(str(cond[0]), values)
+        if sealed is None:
+            continue
+        term = pc.field(str(cond[0])).isin(pa.array(sealed, type=pa.string()))
+        pushed = term if pushed is None else pushed & term
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for fragment in ds.get_fragments():
+            physical = fragment.physical_schema
+            push = pushed if _plain_types(physical) == physical else None
+            for batch in fragment.to_batches(
+                schema=ds.schema, columns=read, filter=push, batch_size=batch_size
+            ):
+                if batch.num_rows == 0:
+                    continue
+                target = plain if read is None else pa.schema([plain.field(c) for c in read])
+                clear = cipher.decrypt(batch.cast(target) if batch.schema != target else batch)
+                if filter is None:
+                    yield clear
+                    continue
+                kept = pa.Table.from_batches([clear]).filter(filter)
+                yield from kept.select(out.names).to_batches()
+
+    return pa.RecordBatchReader.from_batches(out, batches())
+
+
+def _encrypt_file(source: Path, target: Path, schema: pa.Schema, cipher: CellCipher) -> None:
+    with (
+        pq.ParquetFile(source) as pf,
+        pq.ParquetWriter(target, schema, compression="snappy") as out,
+    ):
+        for batch in pf.iter_batches(batch_size=65_536):
+            out.write_batch(cipher.encrypt(batch.cast(schema)))
+
+
+def _entry_of(dt: DeltaTable) -> str | None:
+    return dt.metadata().configuration.get(ENTRY_KEY)
+
+
 def _commit(metadata: Mapping[str, str] | None) -> CommitProperties | None:
     # Pipelines put their run id here, so the table history names the run behind each version.
     return CommitProperties(custom_metadata=dict(metadata)) if metadata else None
@@ -709,13 +876,9 @@ def _write_error(table: TableName, stream_error: GovDataError | None, exc: Excep
     )
 
 
-# Longer strings would need Delta's truncation rules; files simply go without their bounds.
-_STATS_STRING_MAX = 32
-
-
 def _file_stats(meta: pq.FileMetaData, schema: pa.Schema) -> dict[str, Any]:
     """Delta file statistics from a Parquet footer: row and null counts, and exact bounds
-    for integers, dates and short strings (what merges by key use to skip files)."""
+    for integers, dates and strings (what merges by key use to skip files)."""
     nulls: dict[str, int] = {}
     lows: dict[str, Any] = {}
     highs: dict[str, Any] = {}
@@ -740,11 +903,9 @@ def _file_stats(meta: pq.FileMetaData, schema: pa.Schema) -> dict[str, Any]:
             high = st.max if high is None or st.max > high else high
         if count >= 0:
             nulls[f.name] = count
+        # Strings keep their exact bounds however long (as delta-rs writes them): delta-rs
+        # reads a missing bound as null, and a filter on the column then skips the file.
         if not exact or low is None:
-            continue
-        if pa.types.is_string(f.type) and (
-            len(low) > _STATS_STRING_MAX or len(high) > _STATS_STRING_MAX
-        ):
             continue
         if pa.types.is_date(f.type):
             low, high = low.isoformat(), high.isoformat()

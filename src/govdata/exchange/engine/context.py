@@ -310,6 +310,16 @@ class RunContext:
             timestamp_ms=found.get("timestamp"),
         )
 
+    def encrypted_fields(self) -> dict[str, str]:
+        """The lake fields the entry's grade and sensitive items require encrypted at rest,
+        with their mode (docs/security/crypto.md); read afresh, the grade may have changed."""
+        from govdata.security.crypto.policy import encrypted_fields
+
+        with self.db.transaction() as session:
+            return encrypted_fields(
+                session, self.mount.entry_id, self.mount.columns, self.mount.key_columns
+            )
+
     def lake_version(self) -> int | None:
         table = self.mount.lake_table
         if table is None or not self.lake.exists(table):

@@ -41,6 +41,7 @@ from govdata.core.errors import GovDataError
 from govdata.exchange import mapping
 from govdata.exchange.engine.context import RunContext
 from govdata.exchange.vocab import TargetKind
+from govdata.security.crypto.columns import encryptable
 from govdata.sources.base import Filter, SourceConnector, TableInfo, unreachable
 from govdata.sources.sql import SqlConnector
 
@@ -475,7 +476,16 @@ def ensure_table(rc: RunContext) -> str:
             details={"mount_id": rc.mount.id},
         )
     if not rc.lake.exists(table):
-        rc.lake.create(table, mapping.mount_schema(rc.mount), entry_id=rc.mount.entry_id)
+        schema = mapping.mount_schema(rc.mount)
+        encrypted = rc.encrypted_fields()
+        _, clear = encryptable(schema, encrypted)
+        if clear:
+            rc.log(
+                "warning",
+                f"敏感字段 {clear} 不是字符串类型，未能加密存储 / sensitive fields {clear} are "
+                "not strings and are stored unencrypted",
+            )
+        rc.lake.create(table, schema, entry_id=rc.mount.entry_id, encrypted=encrypted)
     return table
 
 
@@ -505,7 +515,10 @@ def overwrite_from(
     rc.progress(rows, rows, "写入湖表 / writing the lake table")
     started = time.monotonic()
     result = rc.lake.commit_files(
-        table, [f for f in files if _has_rows(f)], commit_metadata=rc.commit_metadata(position)
+        table,
+        [f for f in files if _has_rows(f)],
+        commit_metadata=rc.commit_metadata(position),
+        encrypted=rc.encrypted_fields(),
     )
     rc.record_commit(result.version, position)
     rc.add_counts(written=rows, inserted=rows)
