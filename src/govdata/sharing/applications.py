@@ -30,6 +30,7 @@ from govdata.core.clock import DISPLAY_TZ, now
 from govdata.core.errors import Conflict, InvalidInput
 from govdata.core.sequences import daily_code
 from govdata.notifications.actions import Message, notify
+from govdata.security import classification
 from govdata.security.context import ActionContext
 from govdata.security.permissions import Perm, Role, Scope
 from govdata.sharing import grants as grants_mod
@@ -102,10 +103,11 @@ def apply(ctx: ActionContext, data: ApplicationCreate) -> ApplicationOut:
 
     Checks: the entry is published and not the department's own; every item exists in the
     published version; not-shared entries and items need an exemption; row scope conditions
-    name real items; each delivery mode is one the catalog offers; validity within three
-    years; no other open application of the department for the same entry. Then the chain
-    starts (see the module docstring) and, for complete unconditional-share applications
-    without an operator check, the grant is made at once.
+    name real items; each delivery mode is one the catalog offers and the entry's grade
+    allows (``classification_forbidden``: core data is never delivered as files); validity
+    within three years; no other open application of the department for the same entry.
+    Then the chain starts (see the module docstring) and, for complete unconditional-share
+    applications without an operator check, the grant is made at once.
     """
     ctx.require(Perm.SHARING_APPLY)
     dept = own_department(ctx)
@@ -193,8 +195,11 @@ def _file(
     **content: Any,
 ) -> Application:
     """Record a new application (or renewal) of ``consumer`` (department id, region path)
-    for ``entry``, audit it and start its approval chain."""
+    for ``entry``, audit it and start its approval chain. Delivery modes the entry's grade
+    forbids (file delivery of core data) are refused here, for both."""
     s = ctx.session
+    for mode in content["delivery_modes"]:
+        classification.check(s, entry.grade, mode)
     app = Application(
         code=daily_code(s, "SQ"),
         entry_id=entry.id,

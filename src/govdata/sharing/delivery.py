@@ -34,6 +34,11 @@ NOT detected for logical entries: a row deleted there stays in the consumer's ta
 
 Rows stream through in Arrow batches; a table is never turned into Python lists whole.
 CSV files are UTF-8 with a byte-order mark, which spreadsheet programs need for Chinese.
+
+The entry's grade decides, through the classification policy (``security.classification``),
+whether files may be delivered at all (``classification_forbidden`` fails the run) and
+whether each file carries a watermark naming the consumer, the grant and the time
+(``security.watermark``: a last column ``_watermark``, and Parquet metadata).
 """
 
 from __future__ import annotations
@@ -70,7 +75,10 @@ from govdata.exchange.engine.returnflow import (
 )
 from govdata.exchange.models import Mount
 from govdata.exchange.vocab import MountMode, RunStatus
+from govdata.identity import queries as org
 from govdata.lake.tables import Lake
+from govdata.security import classification
+from govdata.security.watermark import watermark_batch, watermark_text, watermarked_schema
 from govdata.sharing.masking import CLEAR, mask_batch
 from govdata.sharing.models import Grant, Subscription
 from govdata.sharing.vocab import GrantStatus, SubscriptionMode
@@ -116,6 +124,8 @@ class Plan:
     target: SourceFacts | None  # table mode
     target_table: str | None
     file_format: str | None  # file mode
+    # Written into every delivered file when the entry's grade asks for it (file mode).
+    watermark: str | None = None
 
     @property
     def clear_keys(self) -> bool:
@@ -192,6 +202,7 @@ def build_plan(s: Session, sub: Subscription, grant: Grant) -> Plan:
                 details={"source_id": target.id, "kind": target.kind},
             )
     physical = mount.mode == MountMode.PHYSICAL
+    watermark = _file_controls(s, grant) if sub.mode == SubscriptionMode.FILE else None
     return Plan(
         subscription_id=sub.id,
         grant_id=grant.id,
@@ -208,7 +219,20 @@ def build_plan(s: Session, sub: Subscription, grant: Grant) -> Plan:
         target=target,
         target_table=sub.target_table,
         file_format=sub.file_format,
+        watermark=watermark,
     )
+
+
+def _file_controls(s: Session, grant: Grant) -> str | None:
+    """Refuse file delivery the entry's grade forbids (``classification_forbidden``); the
+    watermark text when its grade asks for one."""
+    grade = classification.entry_grade(s, grant.entry_id)
+    controls = classification.check(s, grade, classification.Operation.FILE)
+    if not controls.watermark:
+        return None
+    names = org.department_names(s, {grant.consumer_department_id})
+    consumer = names.get(grant.consumer_department_id, grant.consumer_department_id)
+    return watermark_text(consumer, grant.code, now())
 
 
 def _check_keys(keys: list[str], fields: list[str], masks: dict[str, str]) -> None:
@@ -498,6 +522,41 @@ def delivered_files(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.is_file() and FILE_RE.fullmatch(p.name)]
 
 
+@dataclass(frozen=True)
+class DeliveredCopy:
+    """A complete file delivered to a consumer, as the retention report sees it."""
+
+    subscription_id: str
+    grant_code: str
+    consumer_department_id: str
+    entry_id: str
+    resource_code: str
+    name: str
+    modified_at: datetime
+
+
+def delivered_copies(s: Session, settings: Settings) -> Iterator[DeliveredCopy]:
+    """Every delivered file still in the folders of file subscriptions (any state)."""
+    rows = s.execute(
+        select(
+            Subscription.id,
+            Grant.code,
+            Grant.consumer_department_id,
+            Grant.entry_id,
+            Grant.resource_code,
+        )
+        .join(Grant, Grant.id == Subscription.grant_id)
+        .where(Subscription.mode == SubscriptionMode.FILE.value)
+        .order_by(Subscription.id)
+    )
+    for sub_id, code, consumer, entry_id, resource_code in rows:
+        for path in delivered_files(delivery_folder(settings, sub_id)):
+            modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+            yield DeliveredCopy(
+                sub_id, code, consumer, entry_id, resource_code, path.name, modified
+            )
+
+
 def _version_in_files(folder: Path) -> int | None:
     found: int | None = None
     for path in delivered_files(folder):
@@ -512,11 +571,23 @@ def _version_in_files(folder: Path) -> int | None:
 class _FileWriter:
     """One delivery file, written under a temporary name and renamed when complete."""
 
-    def __init__(self, folder: Path, name: str, schema: pa.Schema, fmt: str, run_id: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        name: str,
+        schema: pa.Schema,
+        fmt: str,
+        run_id: str,
+        watermark: str | None = None,
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / name
         self.temp = folder / f".{name}.{run_id}.tmp"
         self.rows = 0
+        self.watermark = watermark
+        if watermark is not None:
+            schema = watermarked_schema(schema, watermark)
+        self.schema = schema
         self.handle: IO[bytes] = self.temp.open("wb")
         self.writer: Any
         if fmt == "csv":
@@ -527,6 +598,8 @@ class _FileWriter:
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows:
+            if self.watermark is not None:
+                batch = watermark_batch(batch, self.schema, self.watermark)
             self.writer.write_batch(batch)
             self.rows += batch.num_rows
 
@@ -554,7 +627,7 @@ def _write_file(
     batches: Iterable[pa.RecordBatch],
 ) -> int:
     assert plan.file_format is not None
-    writer = _FileWriter(folder, name, schema, plan.file_format, run_id)
+    writer = _FileWriter(folder, name, schema, plan.file_format, run_id, plan.watermark)
     try:
         for batch in batches:
             writer.write(batch)

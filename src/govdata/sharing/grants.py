@@ -22,6 +22,7 @@ from govdata.core.sequences import daily_code
 from govdata.exchange.models import Mount
 from govdata.identity import queries as org
 from govdata.notifications.actions import Message
+from govdata.security import classification
 from govdata.security.context import ActionContext
 from govdata.security.permissions import Perm, Role, Scope
 from govdata.sharing import masking
@@ -54,22 +55,16 @@ def status_of(grant: Grant, at: datetime | None = None) -> GrantStatus:
 def default_masks(
     s: Session, entry: CatalogEntry, items: list[str], clear: list[str]
 ) -> dict[str, str]:
-    """A mask for every granted item that holds personal data, unless granted clear.
+    """A mask for every granted item that holds personal data, unless granted clear or its
+    grade's controls do not mask by default (``security.classification.default_masks``).
 
-    The kind comes from the item's name, English name or data element; an item flagged
+    The kind comes from what a discovery scan found in the item's values (accepted by the
+    provider), else the item's name, English name or data element; an item flagged
     sensitive whose kind is not recognised gets the generic partial mask.
     """
-    out: dict[str, str] = {}
     wanted = set(items)
-    for item in published_items(s, entry):
-        if item.name not in wanted:
-            continue
-        kind = masking.detect_kind(item.name, item.name_en, item.data_element)
-        if kind is None and item.is_sensitive:
-            kind = masking.MaskKind.GENERIC
-        if kind is not None:
-            out[item.name] = masking.CLEAR if item.name in clear else kind.value
-    return out
+    granted = [item for item in published_items(s, entry) if item.name in wanted]
+    return classification.default_masks(s, entry.id, granted, clear)
 
 
 def create_grant(ctx: ActionContext, app: Application) -> Grant:

@@ -37,6 +37,7 @@ from govdata.core.pagination import check_limit, paginate
 from govdata.exchange.models import Mount
 from govdata.exchange.vocab import RunStatus
 from govdata.identity import queries as org
+from govdata.security import classification
 from govdata.security.context import ActionContext
 from govdata.security.permissions import Perm, Scope
 from govdata.sharing.common import not_found, own_department, sees, two_sided_clause
@@ -662,14 +663,18 @@ def delivery_files(ctx: ActionContext, subscription_id: str) -> list[DeliveryFil
 
 def open_delivery_file(ctx: ActionContext, subscription_id: str, name: str) -> Path:
     """The path of one delivered file, for the caller to stream. Consumer side only
-    (``data.read``), and only while the grant is active: a download is a data read, audited
-    (``sharing.subscription.download``) with the fields and the rows the file holds."""
+    (``data.read``), only while the grant is active, and only while the entry's grade allows
+    file delivery (``classification_forbidden`` once it was graded up to where it does not):
+    a download is a data read, audited (``sharing.subscription.download``) with the fields
+    and the rows the file holds."""
     sub, grant = _file_subscription(ctx, subscription_id)
     status = status_of(grant)
     if status != GrantStatus.ACTIVE:
         refusal = grant_refusal(status)
         ctx.denials.append((Perm.DATA_READ.value, sub.id))
         raise PermissionDenied(refusal.message_zh, refusal.message_en, code=refusal.code)
+    grade = classification.entry_grade(ctx.session, grant.entry_id)
+    classification.check(ctx.session, grade, classification.Operation.FILE)
     path = delivery_folder(ctx.settings, sub.id) / name
     # The name must be one we write; it never walks out of the subscription's folder.
     if not FILE_RE.fullmatch(name) or not path.is_file():
