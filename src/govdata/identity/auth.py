@@ -37,7 +37,7 @@ from govdata.identity.actions import (
 )
 from govdata.identity.models import AppCredential, User, WebSession
 from govdata.identity.schemas import LoginResult, TokenOut, TokenRequest, TotpEnrolment
-from govdata.security.audit import FAILURE, SUCCESS, write_audit
+from govdata.security.audit import DENIED, FAILURE, SUCCESS, write_audit
 from govdata.security.context_types import Actor
 from govdata.security.permissions import PRIVILEGED_ROLES, Role, RoleGrant
 
@@ -49,6 +49,8 @@ OTP_STEP_SALT = "govdata-otp-step"
 OTP_STEP_SECONDS = 5 * 60
 # Writing last_seen_at / last_used_at on every request would turn reads into writes.
 TOUCH_INTERVAL = timedelta(minutes=1)
+# Bearer-token refusals that mean a once-valid credential is still in use.
+AUDITED_REFUSALS = frozenset({"credential_revoked", "credential_expired", "token_revoked"})
 
 
 class AccountLocked(GovDataError):
@@ -503,18 +505,54 @@ def _actor_from_app_token(s: Session, token: str) -> tuple[Actor, str | None]:
     return actor_for_credential(cred), cred.id if due else None
 
 
-def actor_from_bearer(db: Database, settings: Settings, token: str) -> Actor:
+def _token_holder(s: Session, settings: Settings, token: str) -> Actor | None:
+    """Whose credential a refused token is, when the token itself is genuine."""
+    if token.startswith(TOKEN_PREFIX):
+        cred = s.scalars(
+            select(AppCredential).where(AppCredential.token_hash == hash_token(token))
+        ).one_or_none()
+        return actor_for_credential(cred) if cred is not None else None
+    user = s.get(User, str(_decode(settings, token, ACCESS)["sub"]))
+    return actor_for_user(user) if user is not None else None
+
+
+def actor_from_bearer(
+    db: Database, settings: Settings, token: str, client_addr: str | None = None
+) -> Actor:
     """The actor behind a bearer token: a user's JWT or an app credential (``gdt_...``).
 
     Raises NotAuthenticated with ``invalid_token``, ``token_expired``,
     ``token_revoked``, ``account_disabled``, ``credential_revoked`` or
     ``credential_expired``. Reading takes no write lock (every API call passes here); an
-    app credential's ``last_used_at`` is written at most once a minute, on its own.
+    app credential's ``last_used_at`` is written at most once a minute, on its own. A
+    revoked or expired credential that is still being used is audited against its holder
+    (``auth.token_refused``, denied): anomaly detection watches for it.
     """
+    refused: tuple[Actor, NotAuthenticated] | None = None
     with db.transaction() as s:
-        if not token.startswith(TOKEN_PREFIX):
-            return actor_for_user(_live_user(s, _decode(settings, token, ACCESS)))
-        actor, touch = _actor_from_app_token(s, token)
+        try:
+            if not token.startswith(TOKEN_PREFIX):
+                return actor_for_user(_live_user(s, _decode(settings, token, ACCESS)))
+            actor, touch = _actor_from_app_token(s, token)
+        except NotAuthenticated as exc:
+            holder = _token_holder(s, settings, token) if exc.code in AUDITED_REFUSALS else None
+            if holder is None:
+                raise
+            refused = (holder, exc)
+    if refused is not None:
+        holder, error = refused
+        with db.transaction(immediate=True) as s:
+            write_audit(
+                s,
+                holder,
+                "auth.token_refused",
+                target_type="credential" if holder.kind == "app" else "user",
+                target_id=holder.id,
+                outcome=DENIED,
+                client_addr=client_addr,
+                details={"reason": error.code},
+            )
+        raise error
     if touch is not None:
         with db.transaction(immediate=True) as s:
             s.execute(
