@@ -89,6 +89,9 @@ def _sqlite_begin(conn: Any) -> None:
 
 def make_engine(url: str, *, pooled: bool = True) -> Engine:
     extra: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
+    # Bound values (password hashes, session and CSRF tokens, sealed secrets) stay out of
+    # error messages and SQL logs; jobs and logs keep the statement and the error.
+    extra["hide_parameters"] = True
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

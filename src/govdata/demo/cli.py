@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -178,7 +179,9 @@ def _report_existing(settings: Settings, plan: builder.DemoPlan) -> None:
             f"[yellow]注意[/yellow]: requested {plan.size}/{plan.engine} differs from the built "
             "demo; it is kept as it is."
         )
-    if marker.get("password_fingerprint") != builder.password_fingerprint(settings.demo_password):
+    built_with = str(marker.get("password_fingerprint", "")).encode()
+    fingerprint = builder.password_fingerprint(settings.demo_password).encode()
+    if not hmac.compare_digest(built_with, fingerprint):
         console.print(
             "[yellow]注意[/yellow]: GOVDATA_DEMO_PASSWORD differs from the one the demo was built "
             "with; the existing users keep the old password."

@@ -24,6 +24,7 @@ from govdata.catalog.models import CatalogEntry
 from govdata.config import Settings
 from govdata.core.clock import DISPLAY_TZ, now
 from govdata.core.db import Database
+from govdata.core.sqlident import quote_identifier
 from govdata.demo.catalog_plan import plan_catalog
 from govdata.demo.sources.writer import MariaDBSettings, mariadb_connect
 from govdata.exchange.models import Mount
@@ -359,7 +360,8 @@ def _consumer_source(
         conn = mariadb_connect(mariadb)
         try:
             with conn.cursor() as cur:
-                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4")
+                quoted = quote_identifier(database, "mysql")
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS {quoted} CHARACTER SET utf8mb4")
         finally:
             conn.close()
         kind = SourceKind.MARIADB

@@ -33,6 +33,7 @@ from govdata.identity.schemas import (
     UserUpdate,
 )
 from govdata.security.permissions import Role
+from govdata.web import limits
 from govdata.web.deps import CallerDep, DbDep, SettingsDep, client_addr
 
 router = APIRouter(tags=["identity"])
@@ -40,7 +41,11 @@ router = APIRouter(tags=["identity"])
 
 @router.post("/auth/token", response_model=TokenOut)
 def token(data: TokenRequest, request: Request, db: DbDep, settings: SettingsDep) -> TokenOut:
-    """Exchange username, password (and ``otp`` when TOTP is on) for a bearer token."""
+    """Exchange username, password (and ``otp`` when TOTP is on) for a bearer token.
+
+    Attempts are rate-limited per client address and per username (429
+    ``too_many_attempts`` with ``Retry-After``), on top of the account lockout."""
+    limits.check_login(request, data.username)
     return auth.login_for_token(db, settings, data, client_addr(request))
 
 

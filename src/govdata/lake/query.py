@@ -27,6 +27,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from govdata.core.errors import InvalidInput
+from govdata.core.sqlident import qualified, quote_identifier
 from govdata.lake.names import TableName, parse_table_name
 from govdata.lake.tables import Lake
 
@@ -144,11 +145,13 @@ def run_select(lake: Lake, sql: str) -> pa.Table:
         for i, table in enumerate(tables):
             # Registering is a name binding, not a copy: DuckDB scans the dataset lazily,
             # pushing projections and filters into pyarrow.
-            con.register(f"__lake_{i}", lake.dataset(table))
-            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{table.schema}"')
-            # Both parts matched ^[a-z][a-z0-9_]*$ in parse_table_name: safe to interpolate.
-            view = f'"{table.schema}"."{table.name}"'
-            con.execute(f"CREATE VIEW {view} AS SELECT * FROM __lake_{i}")  # noqa: S608
+            source = f"__lake_{i}"
+            con.register(source, lake.dataset(table))
+            # Both parts matched ^[a-z][a-z0-9_]*$ in parse_table_name; quoted all the same.
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(table.schema, 'duckdb')}")
+            view = qualified("duckdb", table.schema, table.name)
+            source_name = quote_identifier(source, "duckdb")
+            con.execute(f"CREATE VIEW {view} AS SELECT * FROM {source_name}")  # noqa: S608
         # After registration, because registering and creating views are what it forbids.
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")

@@ -31,6 +31,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from govdata.core.errors import InvalidInput, ServiceUnavailable
+from govdata.core.sqlident import quote_identifier
 from govdata.sources.base import (
     FILTER_OPS,
     ColumnInfo,
@@ -446,7 +447,7 @@ class MariaDBConnector(SqlConnector):
         return conn
 
     def quote(self, identifier: str) -> str:
-        return "`" + identifier.replace("`", "``") + "`"
+        return quote_identifier(identifier, "mysql")
 
     def _table_ref(self, info: TableInfo) -> str:
         return f"{self.quote(info.schema)}.{self.quote(info.name)}"
@@ -687,7 +688,7 @@ class PostgresConnector(SqlConnector):
             raise unreachable(self.target, text.strip().splitlines()[-1] if text else "") from exc
 
     def quote(self, identifier: str) -> str:
-        return '"' + identifier.replace('"', '""') + '"'
+        return quote_identifier(identifier, "postgresql")
 
     def _table_ref(self, info: TableInfo) -> str:
         return f"{self.quote(info.schema)}.{self.quote(info.name)}"
@@ -804,7 +805,7 @@ class SQLiteConnector(SqlConnector):
         return conn
 
     def quote(self, identifier: str) -> str:
-        return '"' + identifier.replace('"', '""') + '"'
+        return quote_identifier(identifier, "sqlite")
 
     def _table_ref(self, info: TableInfo) -> str:
         return self.quote(info.name)

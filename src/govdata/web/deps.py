@@ -13,6 +13,7 @@ from govdata.core.i18n import set_locale
 from govdata.identity import auth
 from govdata.security.context import Caller
 from govdata.security.context_types import ANONYMOUS, Actor
+from govdata.web import csrf
 
 SESSION_COOKIE = "govdata_session"
 
@@ -39,16 +40,24 @@ def resolve_actor(request: Request) -> Actor:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise NotAuthenticated("认证信息格式错误", "Malformed Authorization header")
-        actor = auth.actor_from_bearer(db, settings, token.strip())
+        actor = auth.actor_from_bearer(db, settings, token.strip(), client_addr(request))
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         actor = (auth.actor_from_session(db, settings, cookie) if cookie else None) or ANONYMOUS
+        if cookie and actor.kind != "anonymous" and _api_change(request):
+            # The browser sends the cookie on its own; a change through the API with it
+            # must show the session's token as a portal form does.
+            csrf.check(auth.session_csrf_token(db, cookie), request, None)
     if actor.kind != "anonymous":
         # Sync dependencies run in a copied context: the contextvar reaches code called
         # from here, request.state reaches the error handlers.
         set_locale(actor.locale)
         request.state.locale = actor.locale
     return actor
+
+
+def _api_change(request: Request) -> bool:
+    return request.method not in csrf.SAFE_METHODS and request.url.path.startswith("/api/")
 
 
 def optional_caller(request: Request) -> Caller:

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from govdata.core.errors import GovDataError, NotFound
 from govdata.core.i18n import current_locale
 from govdata.web import portal
+from govdata.web.middleware import BodyTooLarge, RequestTooLarge, security_headers
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(GovDataError)
     async def _domain(request: Request, exc: GovDataError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        retry = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+        if exc.status == 429 and retry is not None:
+            headers = {"Retry-After": str(retry)}
         return JSONResponse(
             exc.to_dict(request_locale(request)), status_code=exc.status, headers=headers
         )
@@ -71,6 +75,13 @@ def install(app: FastAPI) -> None:
             _validation_details(exc),
         )
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
+        error = RequestTooLarge(exc.limit)
+        if _wants_page(request):
+            return await run_in_threadpool(portal.error_page, request, error)
+        return JSONResponse(error.to_dict(request_locale(request)), status_code=error.status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -90,4 +101,6 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         body = envelope("internal_error", "系统内部错误", "Internal error", request_locale(request))
-        return JSONResponse(body, 500)
+        # This handler answers outside the middleware stack: add its headers here.
+        headers = security_headers(request.app.state.settings, request.url.path)
+        return JSONResponse(body, 500, headers=headers)

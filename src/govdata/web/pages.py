@@ -10,7 +10,7 @@ from govdata.core.errors import GovDataError
 from govdata.identity import actions as identity_actions
 from govdata.identity import auth
 from govdata.identity.schemas import LocaleUpdate, LoginResult, TotpEnrolment
-from govdata.web import csrf
+from govdata.web import csrf, limits
 from govdata.web.deps import SESSION_COOKIE, client_addr
 from govdata.web.middleware import LOCALE_COOKIE
 from govdata.web.portal import AnyForm, AnyPage, Page, PortalRouter, UserForm, UserPage, safe_next
@@ -91,6 +91,7 @@ def login(page: AnyForm) -> Response:
     username, password = page.field("username"), page.form_raw("password")
     next_url = safe_next(page.field("next"))
     try:
+        limits.check_login(page.request, username)
         result = auth.authenticate(
             page.caller.db,
             page.caller.settings,
@@ -105,13 +106,14 @@ def login(page: AnyForm) -> Response:
             page, step="otp", username=exc.username, otp_token=exc.otp_token, next=next_url
         )
     except GovDataError as exc:
-        return _login_form(
+        response = _login_form(
             page,
             status=exc.status if exc.status < 500 else 400,
             error=page.message(exc),
             username=username,
             next=next_url,
         )
+        return limits.with_retry_after(response, exc)
     return _signed_in(page, result, next_url)
 
 
@@ -119,6 +121,7 @@ def login(page: AnyForm) -> Response:
 def login_otp(page: AnyForm) -> Response:
     next_url = safe_next(page.field("next"))
     try:
+        limits.check_login(page.request, None)
         result = auth.complete_otp_login(
             page.caller.db,
             page.caller.settings,
@@ -138,12 +141,13 @@ def login_otp(page: AnyForm) -> Response:
             next=next_url,
         )
     except GovDataError as exc:
-        return _login_form(
+        response = _login_form(
             page,
             status=exc.status if exc.status < 500 else 400,
             error=page.message(exc),
             next=next_url,
         )
+        return limits.with_retry_after(response, exc)
     return _signed_in(page, result, next_url)
 
 
@@ -168,6 +172,7 @@ def login_totp_enrol(page: AnyForm) -> Response:
     token = page.field("enrolment_token")
     next_url = safe_next(page.field("next"))
     try:
+        limits.check_login(page.request, None)
         result = auth.complete_mfa_enrolment(
             page.caller.db,
             page.caller.settings,
@@ -177,7 +182,8 @@ def login_totp_enrol(page: AnyForm) -> Response:
         )
     except GovDataError as exc:
         if exc.code not in ("invalid_otp", "invalid_input"):
-            return _login_form(page, status=exc.status, error=page.message(exc), next=next_url)
+            response = _login_form(page, status=exc.status, error=page.message(exc), next=next_url)
+            return limits.with_retry_after(response, exc)
         # Show the same key again: a fresh one would not match the app the user just set up.
         enrolment = TotpEnrolment(
             secret=page.field("secret"), provisioning_uri=page.field("provisioning_uri")

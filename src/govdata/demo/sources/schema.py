@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlglot import exp
+
+from govdata.core.sqlident import quote_identifier
+
 
 @dataclass(frozen=True)
 class Column:
@@ -69,8 +73,13 @@ def table(
     return Table(name, comment, (ID, *columns, UPDATED_AT), unique, indexes)
 
 
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+def _literal(text: str) -> exp.Literal:
+    return exp.Literal.string(text)
+
+
+def _one_line(text: str) -> str:
+    """A definition's comment as a SQL line comment: it must not end the line early."""
+    return " ".join(text.split())
 
 
 def sqlite_create(t: Table) -> str:
@@ -80,35 +89,40 @@ def sqlite_create(t: Table) -> str:
         kind = "INTEGER PRIMARY KEY" if c.name == "id" else c.type
         null = "" if c.nullable or c.name == "id" else " NOT NULL"
         comma = "," if i < len(t.columns) - 1 else ""
-        lines.append(f"  {c.name} {kind}{null}{comma} -- {c.comment}")
+        note = _one_line(c.comment)
+        lines.append(f"  {quote_identifier(c.name, 'sqlite')} {kind}{null}{comma} -- {note}")
     body = "\n".join(lines)
-    return f"CREATE TABLE {t.name} ( -- {t.comment}\n{body}\n)"
+    table_note = _one_line(t.comment)
+    return f"CREATE TABLE {quote_identifier(t.name, 'sqlite')} ( -- {table_note}\n{body}\n)"
 
 
 def mariadb_create(t: Table) -> str:
     lines = []
     for c in t.columns:
+        kind = c.type
         null = " NOT NULL" if not c.nullable else " NULL"
         extra = ""
         if c.name == "updated_at":
             extra = " DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP"
-        lines.append(f"  `{c.name}` {c.type}{null}{extra} COMMENT {_sql_literal(c.comment)}")
-    lines.append("  PRIMARY KEY (`id`)")
+        comment = _literal(c.comment).sql("mysql")
+        lines.append(f"  {quote_identifier(c.name, 'mysql')} {kind}{null}{extra} COMMENT {comment}")
+    lines.append(f"  PRIMARY KEY ({quote_identifier('id', 'mysql')})")
     body = ",\n".join(lines)
     return (
-        f"CREATE TABLE `{t.name}` (\n{body}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
-        f"COLLATE=utf8mb4_unicode_ci COMMENT={_sql_literal(t.comment)}"
+        f"CREATE TABLE {quote_identifier(t.name, 'mysql')} (\n{body}\n) ENGINE=InnoDB "
+        f"DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci "
+        f"COMMENT={_literal(t.comment).sql('mysql')}"
     )
 
 
-def create_index(t: Table, name: str, cols: tuple[str, ...], unique: bool, quote: str) -> str:
+def create_index(t: Table, name: str, cols: tuple[str, ...], unique: bool, dialect: str) -> str:
     kind = "UNIQUE INDEX" if unique else "INDEX"
-    columns = ", ".join(f"{quote}{c}{quote}" for c in cols)
-    return f"CREATE {kind} {quote}{name}{quote} ON {quote}{t.name}{quote} ({columns})"
+    columns = ", ".join(quote_identifier(c, dialect) for c in cols)
+    index, on = quote_identifier(name, dialect), quote_identifier(t.name, dialect)
+    return f"CREATE {kind} {index} ON {on} ({columns})"
 
 
-def insert_sql(t: Table, placeholder: str) -> str:
-    cols = ", ".join(t.column_names)
-    marks = ", ".join([placeholder] * len(t.columns))
-    # Table and column names come from the definitions in this package, never from input.
-    return f"INSERT INTO {t.name} ({cols}) VALUES ({marks})"  # noqa: S608
+def insert_sql(t: Table, dialect: str) -> str:
+    cols = ", ".join(quote_identifier(c, dialect) for c in t.column_names)
+    marks = ", ".join(["?" if dialect == "sqlite" else "%s"] * len(t.columns))
+    return f"INSERT INTO {quote_identifier(t.name, dialect)} ({cols}) VALUES ({marks})"  # noqa: S608

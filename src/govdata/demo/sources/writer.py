@@ -17,6 +17,7 @@ import pymysql
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from govdata.core.errors import InvalidInput, ServiceUnavailable
+from govdata.core.sqlident import quote_identifier
 from govdata.demo.sources.common import Row
 from govdata.demo.sources.schema import (
     System,
@@ -68,7 +69,7 @@ class SqliteSink:
         for t in system.tables:
             self.conn.execute(sqlite_create(t))
         self.conn.execute("BEGIN")
-        self._sql = {t.name: insert_sql(t, "?") for t in system.tables}
+        self._sql = {t.name: insert_sql(t, "sqlite") for t in system.tables}
 
     def write(self, table: Table, rows: list[Row]) -> None:
         if rows:
@@ -78,7 +79,7 @@ class SqliteSink:
         self.conn.execute("COMMIT")
         for t in self.system.tables:
             for name, cols, unique in t.all_indexes():
-                self.conn.execute(create_index(t, name, cols, unique, '"'))
+                self.conn.execute(create_index(t, name, cols, unique, "sqlite"))
         self.conn.execute("PRAGMA journal_mode=DELETE")
         self.conn.close()
         return {"engine": "sqlite", "path": str(self.path)}
@@ -123,11 +124,10 @@ class MariaDBSink:
         self.system = system
         self.conn = mariadb_connect(settings)
         with self.conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
-            cur.execute(
-                f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )
-            cur.execute(f"USE `{database}`")
+            name = quote_identifier(database, "mysql")
+            cur.execute(f"DROP DATABASE IF EXISTS {name}")
+            cur.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            cur.execute(f"USE {name}")
             cur.execute("SET SESSION unique_checks=0, foreign_key_checks=0")
             for t in system.tables:
                 cur.execute(mariadb_create(t))
@@ -136,7 +136,7 @@ class MariaDBSink:
         self.conn.commit()
         # Fewer, larger multi-row INSERTs load faster; stay well inside the server's packet limit.
         self.stmt_length = max(min(8_000_000, packet - 65_536), 256_000)
-        self._sql = {t.name: insert_sql(t, "%s") for t in system.tables}
+        self._sql = {t.name: insert_sql(t, "mysql") for t in system.tables}
 
     def write(self, table: Table, rows: list[Row]) -> None:
         if not rows:
@@ -152,11 +152,11 @@ class MariaDBSink:
             for t in self.system.tables:
                 # One ALTER per table builds all its indexes in a single pass over the rows.
                 parts = [
-                    f"ADD {'UNIQUE ' if unique else ''}INDEX `{name}` "
-                    f"({', '.join(f'`{c}`' for c in cols)})"
+                    f"ADD {'UNIQUE ' if unique else ''}INDEX {quote_identifier(name, 'mysql')} "
+                    f"({', '.join(quote_identifier(c, 'mysql') for c in cols)})"
                     for name, cols, unique in t.all_indexes()
                 ]
-                cur.execute(f"ALTER TABLE `{t.name}` " + ", ".join(parts))
+                cur.execute(f"ALTER TABLE {quote_identifier(t.name, 'mysql')} " + ", ".join(parts))
         self.conn.commit()
         self.conn.close()
         return {
@@ -180,7 +180,7 @@ def drop_mariadb_databases(settings: MariaDBSettings, prefix: str) -> list[str]:
             cur.execute("SHOW DATABASES LIKE %s", (prefix.replace("_", "\\_") + "%",))
             found = [row[0] for row in cur.fetchall()]
             for name in found:
-                cur.execute(f"DROP DATABASE `{name}`")
+                cur.execute(f"DROP DATABASE {quote_identifier(name, 'mysql')}")
         return found
     finally:
         conn.close()

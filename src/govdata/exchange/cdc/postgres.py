@@ -41,6 +41,7 @@ import psycopg2.extensions
 import psycopg2.extras
 
 from govdata.core.errors import Conflict, GovDataError
+from govdata.core.sqlident import quote_identifier
 from govdata.exchange.cdc.base import (
     DEFAULT_SPLIT_ROWS,
     Change,
@@ -301,7 +302,7 @@ def _pg_time(micros: int) -> dt.datetime:
 
 
 def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
+    return quote_identifier(identifier, "postgresql")
 
 
 # -- the stream --------------------------------------------------------------------------------
@@ -458,7 +459,8 @@ class PostgresChangeStream:
                 cur.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (self.publication,))
                 if cur.fetchone() is None:
                     cur.execute(
-                        f'CREATE PUBLICATION "{self.publication}" FOR TABLE {self._qualified()}'
+                        f"CREATE PUBLICATION {_quote(self.publication)} "
+                        f"FOR TABLE {self._qualified()}"
                     )
                 cur.execute(
                     "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = %s",
@@ -657,6 +659,6 @@ class PostgresChangeStream:
                     )
                 if row is not None:
                     cur.execute("SELECT pg_drop_replication_slot(%s)", (self.slot,))
-                cur.execute(f'DROP PUBLICATION IF EXISTS "{self.publication}"')
+                cur.execute(f"DROP PUBLICATION IF EXISTS {_quote(self.publication)}")
         finally:
             conn.close()

@@ -39,6 +39,7 @@ import pymysql
 
 from govdata.core.clock import now
 from govdata.core.errors import Conflict, GovDataError, InvalidInput, NotFound
+from govdata.core.sqlident import quote_identifier
 from govdata.exchange.engine.context import PipelineFacts, RunContext
 from govdata.exchange.engine.full import Stopped
 from govdata.lake.tables import Lake
@@ -331,7 +332,7 @@ class MariaDBTarget(Target):
         self.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
 
     def quote(self, name: str) -> str:
-        return "`" + name.replace("`", "``") + "`"
+        return quote_identifier(name, "mysql")
 
     def qualified(self, name: str) -> str:
         return self.quote(name)
@@ -403,7 +404,7 @@ class PostgresTarget(Target):
             raise unreachable(self.target, text.strip().splitlines()[-1] if text else "") from exc
 
     def quote(self, name: str) -> str:
-        return '"' + name.replace('"', '""') + '"'
+        return quote_identifier(name, "postgresql")
 
     def qualified(self, name: str) -> str:
         return f"{self.quote(self.schema)}.{self.quote(name)}"
@@ -490,7 +491,7 @@ class SQLiteTarget(Target):
         return [tuple(_sqlite_value(v) for v in row) for row in super().rows(batch)]
 
     def quote(self, name: str) -> str:
-        return '"' + name.replace('"', '""') + '"'
+        return quote_identifier(name, "sqlite")
 
     def qualified(self, name: str) -> str:
         return self.quote(name)
@@ -584,7 +585,7 @@ def _mariadb_type(t: pa.DataType, key: bool) -> str:
     if pa.types.is_float64(t):
         return "DOUBLE"
     if pa.types.is_decimal(t):
-        return f"DECIMAL({min(t.precision, 65)}, {t.scale})"
+        return f"DECIMAL({min(int(t.precision), 65)}, {int(t.scale)})"
     if pa.types.is_date(t):
         return "DATE"
     if pa.types.is_timestamp(t):
@@ -613,7 +614,7 @@ def _postgres_type(t: pa.DataType) -> str:
     if pa.types.is_float64(t):
         return "DOUBLE PRECISION"
     if pa.types.is_decimal(t):
-        return f"NUMERIC({t.precision}, {t.scale})"
+        return f"NUMERIC({int(t.precision)}, {int(t.scale)})"
     if pa.types.is_date(t):
         return "DATE"
     if pa.types.is_timestamp(t):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from govdata.core.clock import now
 from govdata.core.errors import Conflict, InvalidInput, NotAuthenticated
 from govdata.identity import passwords, totp
@@ -83,7 +85,7 @@ def change_own_password(ctx: ActionContext, data: PasswordChange) -> None:
     if not passwords.verify_password(ctx.settings, user.password_hash, data.current_password):
         raise InvalidInput("当前密码不正确", "Current password is wrong", code="wrong_password")
     passwords.check_policy(ctx.settings, data.new_password, user.username)
-    if data.new_password == data.current_password:
+    if hmac.compare_digest(data.new_password.encode(), data.current_password.encode()):
         raise InvalidInput(
             "新密码不能与当前密码相同",
             "The new password must differ from the current one",

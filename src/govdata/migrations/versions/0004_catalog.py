@@ -55,8 +55,9 @@ def _create_fts() -> None:
 
 def _drop_fts() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for name in ("catalog_fts_ai", "catalog_fts_ad", "catalog_fts_au"):
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TRIGGER IF EXISTS catalog_fts_ai")
+        op.execute("DROP TRIGGER IF EXISTS catalog_fts_ad")
+        op.execute("DROP TRIGGER IF EXISTS catalog_fts_au")
         op.execute("DROP TABLE IF EXISTS catalog_fts")
     else:
         op.execute("DROP INDEX IF EXISTS ix_catalog_search_fts")
