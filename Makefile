@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/govdata/web/static/vendor
 SIZE ?= small
 
-.PHONY: services demo test test-fast bench bench-jobs bench-catalog bench-collect bench-data-api lint assets clean
+.PHONY: services demo test test-fast bench bench-jobs bench-catalog bench-collect bench-data-api bench-ledger lint assets clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ demo: $(STAMP) assets
 test: $(STAMP) assets
 	$(BIN)/python -m pytest -q
 
-bench: bench-jobs bench-catalog bench-collect bench-data-api
+bench: bench-jobs bench-catalog bench-collect bench-data-api bench-ledger
 
 bench-jobs: $(STAMP)
 	$(BIN)/python bench/jobs_throughput.py
@@ -47,6 +47,10 @@ bench-collect: $(STAMP)
 # Data-service API key lookups against a bare endpoint, and subscription lag (docs/benchmarks.md).
 bench-data-api: $(STAMP)
 	$(BIN)/python bench/data_api.py --json data/bench-data-api.json
+
+# Audit ledger: sealing and verification against raw SM3, proofs at 1M and 10M leaves.
+bench-ledger: $(STAMP)
+	$(BIN)/python bench/ledger.py --json data/bench-ledger.json
 
 # Configure the local MariaDB (row binary log) and PostgreSQL (wal_level=logical) for
 # change-data-capture and (re)start them; needs root. CI runs it before the tests.

@@ -100,6 +100,8 @@ def settings(store_url: str, tmp_path: Path) -> Settings:
         database_url=store_url,
         secret_key="test-secret-key-" + "x" * 32,
         embedded_worker=False,
+        # Tests seal the audit ledger when they mean to; a sealer thread would race them.
+        ledger_seal_seconds=0,
     )
 
 

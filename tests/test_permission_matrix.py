@@ -38,7 +38,15 @@ from govdata.security.context import Caller
 from govdata.security.context_types import SYSTEM
 from govdata.security.permissions import PRIVILEGED_ROLES, Role
 from govdata.standards import uscc
-from tests import matrix_exchange, matrix_sharing, matrix_sources
+from tests import (
+    matrix_alerts,
+    matrix_classification,
+    matrix_exchange,
+    matrix_keys,
+    matrix_ledger,
+    matrix_sharing,
+    matrix_sources,
+)
 from tests.conftest import fresh_store
 
 PASSWORD = "Matrix@2026pw"
@@ -156,7 +164,9 @@ _serial = itertools.count(1)
 # Domains keep their rows of the table in modules of their own (``tests/matrix_*.py``):
 # each has EXPECTED, QUERY, UPLOADS, BODIES ({(method, path): fn(world, n) -> body})
 # and ``targets(world, path) -> {parameter: value}`` for the path's parameters.
-EXTENSIONS = (matrix_sources, matrix_exchange, matrix_sharing)
+EXTENSIONS = (matrix_sources, matrix_exchange, matrix_sharing, matrix_ledger, matrix_alerts)
+EXTENSIONS += (matrix_classification,)
+EXTENSIONS += (matrix_keys,)
 for _ext in EXTENSIONS:
     EXPECTED.update(_ext.EXPECTED)
     QUERY.update(_ext.QUERY)

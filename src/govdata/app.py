@@ -18,6 +18,7 @@ from govdata.catalog import pages as catalog_pages
 from govdata.catalog.standards import api as standards_api
 from govdata.catalog.standards import pages as standards_pages
 from govdata.config import Settings
+from govdata.core import logredact
 from govdata.core.db import Database
 from govdata.core.jobs import api as jobs_api
 from govdata.core.jobs import pages as jobs_pages
@@ -32,6 +33,17 @@ from govdata.lake import api as lake_api
 from govdata.notifications import api as notifications_api
 from govdata.notifications import pages as notifications_pages
 from govdata.security import api as security_api
+from govdata.security import (
+    api_alerts,
+    api_classification,
+    api_keys,
+    pages_alerts,
+    pages_audit,
+    pages_classification,
+    pages_destruction,
+)
+from govdata.security.ledger import api as ledger_api
+from govdata.security.ledger.jobs import Sealer
 from govdata.sharing import api as sharing_api
 from govdata.sharing import api_data as data_api
 from govdata.sharing import pages as sharing_pages
@@ -46,6 +58,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or Settings()
+    logredact.install()
     db = Database(settings.db_url)
 
     @asynccontextmanager
@@ -58,9 +71,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         worker = EmbeddedWorker(db, settings) if settings.embedded_worker else None
         if worker:
             worker.start()
+        sealer = Sealer(db, settings) if settings.ledger_seal_seconds > 0 else None
+        if sealer:
+            sealer.start()
         try:
             yield
         finally:
+            if sealer:
+                sealer.stop()
             if worker:
                 worker.stop()
             db.dispose()
@@ -83,6 +101,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         identity_api,
         jobs_api,
         security_api,
+        ledger_api,
+        api_alerts,
+        api_classification,
+        api_keys,
         catalog_api,
         catalog_search_api,
         catalog_transfer_api,
@@ -105,6 +127,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         sources_pages,
         exchange_pages,
         sharing_pages,
+        pages_alerts,
+        pages_classification,
+        pages_audit,
+        pages_destruction,
     ):
         app.include_router(pages.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

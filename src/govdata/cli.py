@@ -10,12 +10,15 @@ from rich.console import Console
 
 from govdata.catalog import cli as catalog_cli
 from govdata.config import Settings
+from govdata.core import logredact
 from govdata.core.db import Database
 from govdata.core.jobs import cli as jobs_cli
 from govdata.demo import cli as demo_cli
 from govdata.exchange import cli as exchange_cli
 from govdata.identity import cli as identity_cli
 from govdata.lake import cli as lake_cli
+from govdata.security import cli_alerts, cli_classification, cli_keys
+from govdata.security.ledger import cli as ledger_cli
 from govdata.sharing import cli as sharing_cli
 
 app = typer.Typer(help="GovData 一体化政务大数据平台", no_args_is_help=True)
@@ -79,9 +82,15 @@ app.add_typer(lake_cli.lake_app, name="lake")
 app.add_typer(catalog_cli.catalog_app, name="catalog")
 app.add_typer(exchange_cli.pipeline_app, name="pipeline")
 app.add_typer(sharing_cli.sharing_app, name="sharing")
+app.add_typer(ledger_cli.audit_app, name="audit")
+app.add_typer(cli_alerts.alerts_app, name="alerts")
+app.add_typer(cli_classification.classification_app, name="classification")
+app.add_typer(cli_keys.keys_app, name="keys")
+app.add_typer(cli_keys.destroy_app, name="destroy")
 
 
 def main() -> None:
+    logredact.install()
     app()
 
 

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=1024)
     # Secure cookies need HTTPS; the embedded profile serves plain HTTP on loopback.
     cookie_secure: bool = False
+    # Hardening (docs/security/hardening.md). Login and token requests allowed per client
+    # address and per account name within a sliding window, counted in each process's memory.
+    login_rate_per_address: int = Field(default=60, ge=1)
+    login_rate_per_account: int = Field(default=10, ge=1)
+    login_rate_window_seconds: float = Field(default=60.0, gt=0)
+    # The largest request body the web process reads; file-source uploads have their own limit.
+    max_request_mb: int = Field(default=32, ge=1)
 
     # Job queue
     job_lease_seconds: float = Field(default=30.0, gt=0)
@@ -54,6 +61,14 @@ class Settings(BaseSettings):
     # Source systems (docs/sources.md). The SM4 key that seals their credentials: 32 hex
     # characters (128 bits); empty means a key file kept in the data directory.
     source_key: str = Field(default="", pattern=r"^([0-9a-fA-F]{32})?$")
+
+    # Envelope encryption (docs/security/crypto.md): the SM4 master key that wraps every data
+    # key, 32 hex characters; empty means key files kept in <data_dir>/keys/. Keys replaced by
+    # a rotation stay listed in ``master_keys_retired`` (comma-separated) until all is rewrapped.
+    master_key: str = Field(default="", pattern=r"^([0-9a-fA-F]{32})?$")
+    master_keys_retired: str = Field(
+        default="", pattern=r"^([0-9a-fA-F]{32}(\s*,\s*[0-9a-fA-F]{32})*)?$"
+    )
     # The largest file an officer may upload into a file source.
     source_upload_max_mb: int = Field(default=200, ge=1)
     # Server folders that file and SQLite sources may read, separated by commas. Empty means
@@ -68,6 +83,15 @@ class Settings(BaseSettings):
     data_api_max_rows: int = Field(default=1000, ge=1, le=100_000)
     # Subscriptions deliver files here (one folder per subscription); empty: <data_dir>/deliveries.
     delivery_root: Path | None = None
+
+    # Audit ledger (docs/security/ledger.md). The node's name in signed tree heads; empty
+    # means one made from its signing key. The key file defaults to the data directory.
+    node_id: str = ""
+    ledger_key_file: Path | None = None
+    # Queued audit records are sealed into the tree this often (seconds; 0 = only by the
+    # ledger job and on demand), and a grown tree gets a signed head at least this often.
+    ledger_seal_seconds: float = Field(default=2.0, ge=0)
+    ledger_head_seconds: float = Field(default=300.0, gt=0)
 
     @property
     def db_url(self) -> str:

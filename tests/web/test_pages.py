@@ -42,6 +42,14 @@ SHARING = {
 }
 
 
+SECURITY = {
+    "/security/posture",
+    "/security/alerts",
+    "/security/alert-rules",
+    "/security/destructions",
+}
+
+
 @pytest.mark.parametrize(
     ("username", "expected"),
     [
@@ -55,7 +63,8 @@ SHARING = {
             | {"/catalog/admin/classes", "/catalog/admin/synonyms"}
             | COLLECTION
             | SHARING
-            | {"/sharing/review", "/sharing/grants/all", "/sharing/policy"},
+            | {"/sharing/review", "/sharing/grants/all", "/sharing/policy"}
+            | {"/security/posture", "/security/destructions"},
         ),
         (
             "officer1",
@@ -66,7 +75,8 @@ SHARING = {
             | COLLECTION
             | {"/admin/credentials", "/jobs"}
             | SHARING
-            | {"/sharing/review", "/sharing/grants", "/sharing/grants/given"},
+            | {"/sharing/review", "/sharing/grants", "/sharing/grants/given"}
+            | {"/security/discovery", "/security/destructions"},
         ),
         (
             "deptuser1",
@@ -76,8 +86,14 @@ SHARING = {
             | SHARING
             | {"/sharing/grants"},
         ),
-        ("secadmin1", BASE),
-        ("auditor1", BASE | ADMIN | CATALOG_READ),
+        (
+            "secadmin1",
+            BASE | SECURITY | {"/security/classification", "/security/discovery", "/security/keys"},
+        ),
+        (
+            "auditor1",
+            BASE | ADMIN | CATALOG_READ | SECURITY | {"/audit", "/audit/trace", "/audit/ledger"},
+        ),
     ],
 )
 def test_navigation_shows_what_the_roles_allow(

@@ -6,6 +6,7 @@ import importlib
 
 MODEL_MODULES = (
     "govdata.security.models",
+    "govdata.security.ledger.models",
     "govdata.identity.models",
     "govdata.core.jobs.models",
     "govdata.catalog.models",
@@ -15,6 +16,10 @@ MODEL_MODULES = (
     "govdata.core.sequences",
     "govdata.sharing.models",
     "govdata.governance.models",
+    "govdata.security.crypto.models",
+    "govdata.security.destruction_models",
+    "govdata.security.classification_models",
+    "govdata.security.anomaly.models",
 )
 
 

@@ -47,7 +47,16 @@ class Perm(StrEnum):
     JOB_READ = "job.read"
     JOB_MANAGE = "job.manage"
     AUDIT_READ = "audit.read"
+    # Signed tree heads, inclusion and consistency proofs of the audit ledger: hashes only,
+    # never a record's content (that takes audit.read). Lower nodes' app tokens carry it.
+    LEDGER_READ = "ledger.read"
+    # Submit this node's tree heads to a higher node for countersigning (peer node tokens).
+    LEDGER_ANCHOR = "ledger.anchor"
     SECURITY_MANAGE = "security.manage"
+    # The security posture page (态势感知): access volumes, top consumers, alert counts, ledger
+    # health; no alert evidence. Security administrators see it through security.manage and
+    # auditors through audit.read.
+    SECURITY_READ = "security.read"
     NOTIFICATION_READ = "notification.read"
     # Published entries to everyone who holds it; drafts only to their department and reviewers.
     CATALOG_READ = "catalog.read"
@@ -110,6 +119,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.EXCHANGE_MANAGE,
             Perm.SHARING_READ,
             Perm.SHARING_MANAGE,
+            Perm.LEDGER_READ,
+            Perm.LEDGER_ANCHOR,
+            Perm.SECURITY_READ,
         }
     ),
     # job.read outside a platform-wide grant shows only the jobs the actor started.
@@ -148,11 +160,24 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.DATA_READ,
         }
     ),
+    # App credentials act as department users, so a lower node's data bureau reaches this
+    # node's ledger as an app of its department (heads and proofs are hashes only; a head
+    # is countersigned only if signed by a key the security administrator registered).
     Role.DEPT_USER: frozenset(
-        {*_READ_ORG, *_READ_CATALOG, Perm.SHARING_READ, Perm.SHARING_APPLY, Perm.DATA_READ}
+        {
+            *_READ_ORG,
+            *_READ_CATALOG,
+            Perm.SHARING_READ,
+            Perm.SHARING_APPLY,
+            Perm.DATA_READ,
+            Perm.LEDGER_READ,
+            Perm.LEDGER_ANCHOR,
+        }
     ),
     Role.SECADMIN: frozenset({Perm.SECURITY_MANAGE, Perm.NOTIFICATION_READ}),
-    Role.AUDITOR: frozenset({*_READ_ORG, Perm.USER_READ, Perm.AUDIT_READ, *_READ_CATALOG}),
+    Role.AUDITOR: frozenset(
+        {*_READ_ORG, Perm.USER_READ, Perm.AUDIT_READ, Perm.LEDGER_READ, *_READ_CATALOG}
+    ),
 }
 
 

@@ -83,6 +83,7 @@ NOTICES: dict[str, str] = {
     "pipeline_run_queued": N_("Run queued."),
     "pipeline_paused": N_("Pipeline paused."),
     "pipeline_resumed": N_("Pipeline resumed."),
+    "ledger_verify_started": N_("Verification started: the result shows here when it ends."),
 }
 
 
@@ -177,6 +178,51 @@ NAVIGATION: tuple[NavSection, ...] = (
             NavItem("/admin/users", N_("User management"), "users", Perm.USER_READ),
             NavItem("/roles", N_("Role definitions"), "shield", Perm.USER_READ),
             NavItem("/admin/credentials", N_("App credentials"), "key", Perm.CREDENTIAL_READ),
+        ),
+    ),
+    NavSection(
+        N_("Security and audit"),
+        (
+            NavItem("/audit", N_("Audit trail"), "shield", Perm.AUDIT_READ),
+            NavItem("/audit/trace", N_("Trace a data record"), "search", Perm.AUDIT_READ),
+            NavItem("/audit/ledger", N_("Ledger verification"), "key", Perm.AUDIT_READ),
+            NavItem(
+                "/security/posture",
+                N_("Security posture"),
+                "activity",
+                (Perm.SECURITY_READ, Perm.SECURITY_MANAGE, Perm.AUDIT_READ),
+            ),
+            NavItem(
+                "/security/alerts",
+                N_("Security alerts"),
+                "shield",
+                (Perm.SECURITY_MANAGE, Perm.AUDIT_READ),
+            ),
+            NavItem(
+                "/security/alert-rules",
+                N_("Alert rules"),
+                "key",
+                (Perm.SECURITY_MANAGE, Perm.AUDIT_READ),
+            ),
+            NavItem(
+                "/security/classification",
+                N_("Classification policy"),
+                "lock",
+                Perm.SECURITY_MANAGE,
+            ),
+            NavItem(
+                "/security/discovery",
+                N_("Sensitive-data discovery"),
+                "search",
+                (Perm.DATA_PREVIEW, Perm.SECURITY_MANAGE),
+            ),
+            NavItem(
+                "/security/destructions",
+                N_("Secure destruction"),
+                "shield",
+                (Perm.EXCHANGE_MANAGE, Perm.SECURITY_MANAGE, Perm.AUDIT_READ),
+            ),
+            NavItem("/security/keys", N_("Key management"), "key", Perm.SECURITY_MANAGE),
         ),
     ),
     NavSection(
@@ -396,6 +442,7 @@ async def form_data(request: Request) -> FormData:
     return await request.form()
 
 
+@csrf.checks_token
 def user_form(request: Request, form: Annotated[FormData, Depends(form_data)]) -> Page:
     """A signed-in form post (or htmx request) carrying the session's CSRF token."""
     page = user_page(request)
@@ -404,6 +451,7 @@ def user_form(request: Request, form: Annotated[FormData, Depends(form_data)]) -
     return page
 
 
+@csrf.checks_token
 def any_form(request: Request, form: Annotated[FormData, Depends(form_data)]) -> Page:
     """A form post that may come before sign-in: the double-submit cookie protects it."""
     page = _resolve(request)
@@ -437,7 +485,14 @@ def error_page(request: Request, error: GovDataError) -> HTMLResponse:
 
 
 class PortalRoute(APIRoute):
-    """Page routes answer with pages: redirects to sign in, and a friendly 403/404."""
+    """Page routes answer with pages: redirects to sign in, and a friendly 403/404.
+
+    A route that changes state must check the CSRF token; one that does not is refused
+    here, when it is declared."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        csrf.require_check(self.path, self.methods, self.dependant)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -53,6 +53,9 @@ PERM_LABELS = {
     Perm.JOB_MANAGE: N_("Manage jobs"),
     Perm.AUDIT_READ: N_("Read the audit trail"),
     Perm.SECURITY_MANAGE: N_("Manage security policy"),
+    Perm.SECURITY_READ: N_("View the security posture"),
+    Perm.LEDGER_READ: N_("Read audit ledger heads and proofs"),
+    Perm.LEDGER_ANCHOR: N_("Anchor a lower node's audit ledger"),
 }
 
 

@@ -98,7 +98,13 @@ def test_worker_runs_scheduled_jobs(jdb: Database, jobs_settings: Settings) -> N
 def test_standing_schedules_are_created_once_at_their_next_slot(db: Database) -> None:
     registry.load_handlers()
     before = datetime.now(UTC)
-    assert schedules.ensure_standing(db) == ["sharing.sweep"]
+    # Every domain's standing schedules, each created once.
+    assert sorted(schedules.ensure_standing(db)) == sorted(
+        s.name for s in registry.standing_schedules()
+    )
+    assert {"sharing.sweep", "ledger.seal", "ledger.verify.nightly"} <= {
+        s.name for s in registry.standing_schedules()
+    }
     assert schedules.ensure_standing(db) == []
     with db.transaction() as s:
         sweep = s.scalars(select(JobSchedule).where(JobSchedule.name == "sharing.sweep")).one()

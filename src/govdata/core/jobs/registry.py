@@ -24,6 +24,11 @@ HANDLER_MODULES = (
     "govdata.exchange.report_jobs",
     "govdata.sharing.deadlines",
     "govdata.sharing.jobs",
+    "govdata.security.ledger.jobs",
+    "govdata.security.crypto.jobs",
+    "govdata.security.destruction_jobs",
+    "govdata.security.discovery_jobs",
+    "govdata.security.anomaly.jobs",
 )
 
 _HANDLERS: dict[str, Handler] = {}
