@@ -470,3 +470,34 @@ def test_route_allows_exactly_the_expected_roles(world: World, method: str, path
         else:
             assert resp.status_code == 403, (key, resp.status_code, resp.text)
             assert resp.json()["error"]["code"] == "permission_denied"
+
+
+# What the auditor may do besides reading: its own account and notifications, checking an
+# entry's content (a dry run that stores nothing), and starting a verification of the
+# ledger (which records only its outcome).
+AUDITOR_ACTS = {
+    ("POST", "/api/v1/catalog/entries/{ref}/check"),
+    ("POST", "/api/v1/notifications/{notification_id}/read"),
+    ("POST", "/api/v1/notifications/read-all"),
+    ("PATCH", "/api/v1/me"),
+    ("POST", "/api/v1/me/password"),
+    ("POST", "/api/v1/me/logout-all"),
+    ("POST", "/api/v1/me/totp"),
+    ("POST", "/api/v1/me/totp/confirm"),
+    ("POST", "/api/v1/audit/verification"),
+}
+
+
+def test_the_auditor_changes_nothing_and_the_operator_reads_no_audit_trail() -> None:
+    """三员分立, read off the table above: every route the auditor may call that is not a
+    read is listed in AUDITOR_ACTS; no route that returns audit records admits the operator."""
+    auditor_changes = {
+        (m, p)
+        for (m, p), allowed in EXPECTED.items()
+        if m != "GET" and allowed != PUBLIC and A in allowed
+    }
+    assert auditor_changes == AUDITOR_ACTS
+    trail = [("GET", "/api/v1/audit/records"), ("GET", "/api/v1/audit/verification")]
+    for route in trail:
+        allowed = EXPECTED[route]
+        assert allowed != PUBLIC and OP not in allowed and A in allowed, route
