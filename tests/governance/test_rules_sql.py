@@ -3,12 +3,15 @@ the rows it should on a table with planted defects, and a bad rule is refused.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
 from govdata.core.errors import InvalidInput
 from govdata.governance.rules_sql import RuleSpec, compile_rules, run_rules
 from govdata.governance.validators import resident_id_check
+from govdata.lake.tables import Lake
 
 GOOD_ID = "63010219900101123" + resident_id_check("63010219900101123")
 BAD_ID = GOOD_ID[:17] + ("0" if GOOD_ID[17] != "0" else "1")
@@ -68,3 +71,16 @@ def test_a_bad_rule_is_refused_before_anything_runs(rule: RuleSpec) -> None:
     with pytest.raises(InvalidInput) as err:
         run_rules(stream(), [rule])
     assert err.value.code in ("quality_rule_invalid", "quality_predicate_invalid")
+
+
+def test_rules_run_over_a_lake_table_as_it_streams(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    table = pa.Table.from_pylist([dict(zip(NAMES, r, strict=True)) for r in ROWS])
+    lake.create("quality.people", table.schema)
+    for _ in range(3):  # three commits: the scan reads several files
+        lake.append("quality.people", table)
+    counts = run_rules(lake.scan("quality.people", batch_size=4), [r for r, _, _ in RULES])
+    assert [(c.checked, c.failed) for c in counts] == [
+        (3 * checked, 3 * failed) if r.kind != "unique" else (3 * checked, 3 * checked - 3)
+        for r, checked, failed in RULES
+    ]
