@@ -20,11 +20,11 @@ from govdata.core.errors import InvalidInput
 from govdata.core.xlsx import cell_safe
 from govdata.security.actions import filtered_records
 from govdata.security.context import ActionContext
-from govdata.security.ledger import heads, merkle, signing
+from govdata.security.ledger import heads, signing
 from govdata.security.ledger.actions import head_out, seal_all
 from govdata.security.ledger.leaves import COLUMNS, leaf_content
 from govdata.security.ledger.models import LedgerLeaf
-from govdata.security.ledger.tree import H, fetch_nodes
+from govdata.security.ledger.proofs import inclusions
 from govdata.security.models import AuditRecord
 from govdata.security.permissions import Perm
 from govdata.security.schemas import AuditFilter
@@ -49,7 +49,7 @@ HEADERS = (
 def proofs_for(
     ctx: ActionContext, records: list[dict[str, Any]], tree_size: int
 ) -> list[dict[str, Any]]:
-    """Inclusion proofs for many records in the tree of ``tree_size``, from one node fetch."""
+    """Inclusion proofs for many records in the tree of ``tree_size``, with their content."""
     ids = [r["id"] for r in records]
     seqs: dict[str, int] = {}
     for i in range(0, len(ids), 500):
@@ -59,29 +59,22 @@ def proofs_for(
             )
         )
         seqs.update({rid: seq for rid, seq in rows})
-    plans = {
-        rid: merkle.inclusion_plan(seq, tree_size) for rid, seq in seqs.items() if seq < tree_size
-    }
-    wanted: set[merkle.Node] = set()
-    for ranges in plans.values():
-        wanted |= merkle.plan_nodes(ranges)
-    nodes = fetch_nodes(ctx.session, wanted | {(0, seqs[r]) for r in plans})
-    root = merkle.root_of(H, tree_size, fetch_nodes(ctx.session, merkle.range_nodes(0, tree_size)))
+    below = {rid: seq for rid, seq in seqs.items() if seq < tree_size}
+    proved = inclusions(ctx.session, below, tree_size)
     out = []
     for record in records:
-        if record["id"] not in plans:
+        found = proved.get(record["id"])
+        if found is None:
             continue  # written after the head: the next export proves it
-        seq = seqs[record["id"]]
-        plan = plans[record["id"]]
         out.append(
             {
                 "record_id": record["id"],
-                "leaf_index": seq,
+                "leaf_index": found.leaf_index,
                 "tree_size": tree_size,
-                "leaf_hash": nodes[(0, seq)].hex(),
-                "audit_path": [h.hex() for h in merkle.resolve(H, plan, nodes)],
-                "root_hash": root.hex(),
-                "leaf": leaf_content(seq, record),
+                "leaf_hash": found.leaf_hash,
+                "audit_path": found.audit_path,
+                "root_hash": found.root_hash,
+                "leaf": leaf_content(found.leaf_index, record),
             }
         )
     return out

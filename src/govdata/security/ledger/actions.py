@@ -20,6 +20,7 @@ from govdata.security.context import ActionContext
 from govdata.security.ledger import heads, merkle, signing
 from govdata.security.ledger.leaves import COLUMNS, leaf_content
 from govdata.security.ledger.models import LedgerHead, LedgerLeaf, LedgerPeer, LedgerPeerHead
+from govdata.security.ledger.proofs import inclusions
 from govdata.security.ledger.schemas import (
     ConsistencyProofOut,
     CountersignOut,
@@ -111,10 +112,7 @@ def prove_inclusion(
             f"The record is leaf {leaf.seq}, outside a tree of {tree_size} leaves",
             details={"leaf_index": leaf.seq, "tree_size": tree_size},
         )
-    plan = merkle.inclusion_plan(leaf.seq, tree_size)
-    nodes = fetch_nodes(
-        ctx.session, merkle.plan_nodes(plan) | set(merkle.range_nodes(0, tree_size))
-    )
+    proof = inclusions(ctx.session, {record_id: leaf.seq}, tree_size)[record_id]
     signed = heads.at_size(ctx.session, tree_size)
     content: dict[str, Any] | None = None
     if ctx.actor.can(Perm.AUDIT_READ):
@@ -132,11 +130,11 @@ def prove_inclusion(
     )
     return InclusionProofOut(
         record_id=record_id,
-        leaf_index=leaf.seq,
+        leaf_index=proof.leaf_index,
         tree_size=tree_size,
-        leaf_hash=bytes(leaf.leaf_hash).hex(),
-        audit_path=[h.hex() for h in merkle.resolve(H, plan, nodes)],
-        root_hash=merkle.root_of(H, tree_size, nodes).hex(),
+        leaf_hash=proof.leaf_hash,
+        audit_path=proof.audit_path,
+        root_hash=proof.root_hash,
         tree_head=None if signed is None else head_out(signed, signing.node_key(ctx.settings)),
         leaf=content,
     )
