@@ -27,6 +27,16 @@ from govdata.core.jobs.registry import load_handlers
 from govdata.core.jobs.schedules import ensure_standing
 from govdata.exchange import api as exchange_api
 from govdata.exchange import pages as exchange_pages
+from govdata.governance import (
+    baselib_api,
+    crosscheck_api,
+    pages_baselib,
+    pages_crosscheck,
+    pages_quality,
+    pages_tickets,
+    quality_api,
+    tickets_api,
+)
 from govdata.identity import api as identity_api
 from govdata.identity import pages as identity_pages
 from govdata.lake import api as lake_api
@@ -115,6 +125,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         lake_api,
         sharing_api,
         data_api,
+        quality_api,
+        tickets_api,
+        crosscheck_api,
+        baselib_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     for pages in (
@@ -131,6 +145,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         pages_classification,
         pages_audit,
         pages_destruction,
+        pages_quality,
+        pages_tickets,
+        pages_crosscheck,
+        pages_baselib,
     ):
         app.include_router(pages.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

@@ -15,6 +15,7 @@ from govdata.core.db import Database
 from govdata.core.jobs import cli as jobs_cli
 from govdata.demo import cli as demo_cli
 from govdata.exchange import cli as exchange_cli
+from govdata.governance import baselib_cli, crosscheck_cli, quality_cli
 from govdata.identity import cli as identity_cli
 from govdata.lake import cli as lake_cli
 from govdata.security import cli_alerts, cli_classification, cli_keys
@@ -87,6 +88,9 @@ app.add_typer(cli_alerts.alerts_app, name="alerts")
 app.add_typer(cli_classification.classification_app, name="classification")
 app.add_typer(cli_keys.keys_app, name="keys")
 app.add_typer(cli_keys.destroy_app, name="destroy")
+app.add_typer(quality_cli.quality_app, name="quality")
+app.add_typer(crosscheck_cli.crosscheck_app, name="crosscheck")
+app.add_typer(baselib_cli.baselib_app, name="baselib")
 
 
 def main() -> None:

@@ -91,6 +91,13 @@ class Perm(StrEnum):
     SHARING_MANAGE = "sharing.manage"
     # Granted data through the data-service API (服务聚合); a grant must also cover it.
     DATA_READ = "data.read"
+    # Quality rules, runs, scores and trends of entries in the scope (failing samples need
+    # data.preview too: they are rows); lineage graphs; cross-source agreement figures.
+    QUALITY_READ = "quality.read"
+    # Attach, change and run the quality rules of the department's own entries.
+    QUALITY_MANAGE = "quality.manage"
+    # The operator's governance: authoritative sources, cross-source checks, base libraries.
+    GOVERNANCE_MANAGE = "governance.manage"
 
 
 _READ_ORG = {Perm.REGION_READ, Perm.DEPARTMENT_READ, Perm.NOTIFICATION_READ}
@@ -119,6 +126,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.EXCHANGE_MANAGE,
             Perm.SHARING_READ,
             Perm.SHARING_MANAGE,
+            Perm.QUALITY_READ,
+            Perm.QUALITY_MANAGE,
+            Perm.GOVERNANCE_MANAGE,
             Perm.LEDGER_READ,
             Perm.LEDGER_ANCHOR,
             Perm.SECURITY_READ,
@@ -138,6 +148,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.SOURCE_READ,
             Perm.EXCHANGE_READ,
             Perm.SHARING_READ,
+            Perm.QUALITY_READ,
         }
     ),
     Role.DEPT_OFFICER: frozenset(
@@ -158,6 +169,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.SHARING_APPLY,
             Perm.SHARING_DECIDE,
             Perm.DATA_READ,
+            Perm.QUALITY_READ,
+            Perm.QUALITY_MANAGE,
         }
     ),
     # App credentials act as department users, so a lower node's data bureau reaches this
@@ -170,6 +183,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.SHARING_READ,
             Perm.SHARING_APPLY,
             Perm.DATA_READ,
+            Perm.QUALITY_READ,
             Perm.LEDGER_READ,
             Perm.LEDGER_ANCHOR,
         }

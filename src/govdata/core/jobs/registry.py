@@ -29,6 +29,9 @@ HANDLER_MODULES = (
     "govdata.security.destruction_jobs",
     "govdata.security.discovery_jobs",
     "govdata.security.anomaly.jobs",
+    "govdata.governance.quality_jobs",
+    "govdata.governance.ticket_jobs",
+    "govdata.governance.baselib_jobs",
 )
 
 _HANDLERS: dict[str, Handler] = {}

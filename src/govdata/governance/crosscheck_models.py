@@ -1,0 +1,1 @@
+"""Governance (issue 7): filled in by its own increment."""
