@@ -89,7 +89,18 @@ def _passes(rule: RuleSpec, col: exp.Expr) -> exp.Expr:
         return exp.In(this=text, expressions=[_lit(x) for x in values])
     if rule.kind == "date_valid":
         parsed = exp.func("try_strptime", text, _lit(str(p.get("format", "%Y-%m-%d"))))
-        return exp.Not(this=exp.Is(this=parsed, expression=exp.null()))
+        valid: exp.Expr = exp.Not(this=exp.Is(this=parsed, expression=exp.null()))
+        # Plausibility: a real date can still be impossible for the field (born in 1850).
+        day = exp.cast(parsed.copy(), "date")
+        if p.get("min"):
+            valid = exp.and_(
+                valid, exp.GTE(this=day.copy(), expression=exp.cast(_lit(str(p["min"])), "date"))
+            )
+        if p.get("max"):
+            valid = exp.and_(
+                valid, exp.LTE(this=day.copy(), expression=exp.cast(_lit(str(p["max"])), "date"))
+            )
+        return valid
     if rule.kind in ("resident_id", "credit_code", "mobile"):
         check: exp.Expr = getattr(sql_checks, rule.kind)(str(rule.field))
         return check
@@ -120,6 +131,21 @@ def _aggregates(rule: RuleSpec, fields: Sequence[str]) -> tuple[exp.Expr, exp.Ex
         this=present, expression=exp.Not(this=exp.func("coalesce", cond, exp.false()))
     )
     return values, exp.func("count_if", failing)
+
+
+def failure_condition(rule: RuleSpec, fields: Sequence[str]) -> exp.Expr:
+    """True for a row that fails ``rule`` (every kind but ``unique``, which fails on groups):
+    what picks a run's sample failing rows."""
+    if rule.kind == "custom":
+        cond = predicates.parse_predicate(str(rule.params.get("predicate", "")), fields)
+        return exp.Not(this=exp.func("coalesce", cond, exp.false()))
+    col = exp.column(str(rule.field), quoted=True)
+    if rule.kind == "not_null":
+        return exp.Is(this=col, expression=exp.null())
+    present = exp.Not(this=exp.Is(this=col.copy(), expression=exp.null()))
+    return exp.And(
+        this=present, expression=exp.Not(this=exp.func("coalesce", _passes(rule, col), exp.false()))
+    )
 
 
 def compile_rules(rules: Sequence[RuleSpec], fields: Sequence[str]) -> exp.Select:
