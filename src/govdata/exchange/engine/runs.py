@@ -196,6 +196,22 @@ def finish_run(
             row_count=run.rows_written,
             details={**summary, "kind": run.kind, "trigger": run.trigger, "job_id": run.job_id},
         )
+        if (
+            status == RunStatus.SUCCEEDED
+            and rc.pipeline.kind != "return"
+            and (c.written or c.deleted)
+        ):
+            # New data is checked at once against the entry's quality rules, if it has any.
+            from govdata.governance import quality_runs
+
+            if quality_runs.has_rules(s, rc.mount.entry_id):
+                quality_runs.enqueue_run(
+                    s,
+                    rc.settings.job_max_attempts,
+                    rc.mount.entry_id,
+                    "collection",
+                    key=f"quality:after:{run.id}",
+                )
     if status == RunStatus.SUCCEEDED and rc.mount.lake_table and rc.pipeline.kind != "return":
         # Subscriptions on the table are delivered now, not at their next schedule. Never
         # raises: a delivery that cannot be queued must not fail the run.
