@@ -141,7 +141,7 @@ def test_objections_become_tickets_of_the_provider(world: World) -> None:
             ctx, ticket.id, TicketAnswer(accept=True, answer="已核实，正在更正")
         )
     assert [t.id for t in assigned.items] == [ticket.id]
-    assert answered.status == "rectifying"
+    assert answered.status == "accepted"
     with world.org.as_("xn_officer").act() as ctx, pytest.raises(PermissionDenied):
         tickets.close_ticket(ctx, ticket.id, TicketClose(note="自行关闭"))
     with world.org.as_("hx_officer").act() as ctx:

@@ -1,7 +1,8 @@
 """Governance tables: problem-data tickets (问题数据反馈整改).
 
-One ticket model for every way bad data is reported — a consumer's objection (数据异议)
-today, failed quality rules later — so the rectification workflow grows in one place.
+One ticket model for every way bad data is reported — a consumer's objection (数据异议) or a
+failed quality rule (one ticket per entry and rule, its counts kept current by later runs) —
+so the rectification workflow lives in one place.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from govdata.core.db import Base, IdMixin, TimestampMixin
@@ -20,6 +21,8 @@ class Ticket(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_governance_tickets_provider", "provider_department_id", "status"),
         Index("ix_governance_tickets_status_due", "status", "due_at"),
+        Index("ix_governance_tickets_rule", "rule_id", "status"),
+        Index("ix_governance_tickets_reporter", "reporter_department_id", "status"),
     )
 
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -50,6 +53,30 @@ class Ticket(IdMixin, TimestampMixin, Base):
     answered_by_name: Mapped[str | None] = mapped_column(String(128))
     closed_at: Mapped[datetime | None] = mapped_column()
     closed_note: Mapped[str | None] = mapped_column(Text)
+    closed_by_name: Mapped[str | None] = mapped_column(String(128))
+    # A named officer of the provider department the operator assigned it to (else all of
+    # the department's officers answer for it).
+    assignee_id: Mapped[str | None] = mapped_column(String(36))
+    assignee_name: Mapped[str | None] = mapped_column(String(128))
+    # Escalation when overdue: 0 none, then 1.. as it stays overdue (ticket_jobs).
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Tickets from a failed quality rule (source "rule"): the rule (no foreign key: a ticket
+    # outlives a deleted rule), the run that opened it and the latest run that saw it fail,
+    # with that run's counts and a few masked failing rows (key fields and the checked item).
+    rule_id: Mapped[str | None] = mapped_column(String(36))
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    last_run_id: Mapped[str | None] = mapped_column(String(36))
+    failed_count: Mapped[int | None] = mapped_column(BigInteger)
+    checked_count: Mapped[int | None] = mapped_column(BigInteger)
+    samples: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The provider's last submission for re-check and its outcome: for a rule ticket the
+    # rule run again (``recheck_run_id``); for an objection the reporter's confirmation.
+    submitted_at: Mapped[datetime | None] = mapped_column()
+    recheck_at: Mapped[datetime | None] = mapped_column()
+    recheck_run_id: Mapped[str | None] = mapped_column(String(36))
+    recheck_passed: Mapped[bool | None] = mapped_column(Boolean)
+    recheck_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class TicketEvent(IdMixin, Base):

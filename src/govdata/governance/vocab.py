@@ -7,21 +7,32 @@ from enum import StrEnum
 
 class TicketSource(StrEnum):
     OBJECTION = "objection"  # 数据异议: a consumer reported it
-    RULE = "rule"  # a quality rule failed (the governance issue adds these)
+    RULE = "rule"  # a quality rule failed (one ticket per entry and rule)
 
 
 class TicketStatus(StrEnum):
-    OPEN = "open"
-    RECTIFYING = "rectifying"  # the provider accepted it and is fixing the data
-    DISPUTED = "disputed"  # the provider holds the data is right
+    OPEN = "open"  # reported, the provider has not answered
+    ACCEPTED = "accepted"  # the provider accepts it is wrong
+    DISPUTED = "disputed"  # the provider holds the data is right: the operator decides
+    RECTIFYING = "rectifying"  # the provider is fixing the data
+    RECHECKED = "rechecked"  # the fix passed its re-check (or awaits the reporter's word)
     CLOSED = "closed"
+    REOPENED = "reopened"  # back into the work after a re-check or a close
 
+
+# States in which the provider's deadline runs (and overdue tickets escalate).
+RUNNING = frozenset(
+    {TicketStatus.OPEN, TicketStatus.ACCEPTED, TicketStatus.RECTIFYING, TicketStatus.REOPENED}
+)
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     TicketStatus.OPEN: ("待处理", "Open"),
-    TicketStatus.RECTIFYING: ("整改中", "Rectifying"),
+    TicketStatus.ACCEPTED: ("已受理", "Accepted"),
     TicketStatus.DISPUTED: ("有异议", "Disputed"),
+    TicketStatus.RECTIFYING: ("整改中", "Rectifying"),
+    TicketStatus.RECHECKED: ("已复核", "Re-checked"),
     TicketStatus.CLOSED: ("已关闭", "Closed"),
+    TicketStatus.REOPENED: ("已重开", "Reopened"),
 }
 
 
@@ -30,3 +41,7 @@ def status_label(status: str, locale: str = "zh_CN") -> str:
     if pair is None:
         return status
     return pair[1] if locale.startswith("en") else pair[0]
+
+
+# Working days the provider has to fix a rule ticket, by the rule's severity (5 = critical).
+SEVERITY_DAYS: dict[int, int] = {5: 2, 4: 3, 3: 5, 2: 10, 1: 15}
