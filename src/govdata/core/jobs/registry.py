@@ -32,6 +32,7 @@ HANDLER_MODULES = (
     "govdata.governance.quality_jobs",
     "govdata.governance.ticket_jobs",
     "govdata.governance.baselib_jobs",
+    "govdata.governance.crosscheck_jobs",
 )
 
 _HANDLERS: dict[str, Handler] = {}
