@@ -273,7 +273,8 @@ def _cross_source(
             differ, append=True
         )
         got = _query(sample.limit(SAMPLES), readers())
-        out.samples = _columns([key, col, f"{p['entry']}:{ocol}"], got)
+        # The other side's value is the same kind of data: ``field@entry`` masks like field.
+        out.samples = _columns([key, col, f"{col}@{p['entry']}"], got)
     return out
 
 

@@ -64,14 +64,12 @@ def _maskers(s: Session, entry: CatalogEntry) -> dict[str, str]:
     }
 
 
+def _mask(kind: str | None, value: Any) -> Any:
+    return value if kind is None or value is None else masking.mask_value(kind, value)
+
+
 def _masked(rows: list[dict[str, Any]], masks: dict[str, str]) -> list[dict[str, Any]]:
-    return [
-        {
-            k: masking.mask_value(masks[k], v) if k in masks and v is not None else v
-            for k, v in r.items()
-        }
-        for r in rows
-    ]
+    return [{k: _mask(masks.get(k.split("@")[0]), v) for k, v in r.items()} for r in rows]
 
 
 def _scores(results: Sequence[QualityResult]) -> tuple[float | None, dict[str, float]]:
@@ -79,8 +77,9 @@ def _scores(results: Sequence[QualityResult]) -> tuple[float | None, dict[str, f
     for r in results:
         if r.error is None and r.pass_rate is not None:
             rates[r.dimension].append(r.pass_rate)
-    dims = {d: round(100 * fmean(v), 2) for d, v in rates.items()}
-    return (round(fmean(dims.values()), 2) if dims else None), dims
+    dims = {d: 100 * fmean(v) for d, v in rates.items()}
+    score = round(fmean(dims.values()), 2) if dims else None
+    return score, {d: round(v, 2) for d, v in dims.items()}
 
 
 def _previous_rows(s: Session, entry_id: str) -> int | None:

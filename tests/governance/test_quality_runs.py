@@ -1,0 +1,264 @@
+"""Quality runs over a real lake table: every rule kind's counts on crafted rows, masked
+samples, scores, the failed-run record, jobs after collection, scores by department and the
+CLI. Tests that exercise no difference between the stores run on SQLite only."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from statistics import fmean
+
+import pyarrow as pa
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from govdata.cli import app as cli_app
+from govdata.core.errors import GovDataError, PermissionDenied
+from govdata.core.jobs.models import Job
+from govdata.core.jobs.worker import Worker
+from govdata.exchange.models import Mount
+from govdata.governance import quality_runs
+from govdata.governance.quality_models import QualityRun
+from govdata.lake.tables import Lake
+from tests.catalog.conftest import org, settings
+from tests.governance import quality_fixtures as qf
+from tests.identity.conftest import Org, audit_rows
+
+__all__ = ["org", "settings"]
+
+
+def _rules(org: Org, s: qf.Setup) -> dict[str, str]:
+    e, code = s.entry, s.register.resource_code
+    return {
+        "not_null": qf.add_rule(org, e, kind="not_null", item="姓名"),
+        "unique": qf.add_rule(org, e, kind="unique", item="公民身份号码"),
+        "resident_id": qf.add_rule(org, e, kind="resident_id", item="公民身份号码", severity=4),
+        "mobile": qf.add_rule(org, e, kind="mobile", item="手机号码"),
+        "range": qf.add_rule(org, e, kind="range", item="年龄", params={"min": 0, "max": 150}),
+        "allowed": qf.add_rule(
+            org, e, kind="allowed", item="户籍地区划", params={"values": ["630102", "632801"]}
+        ),
+        "length": qf.add_rule(
+            org, e, kind="length", item="公民身份号码", params={"min": 18, "max": 18}
+        ),
+        "pattern": qf.add_rule(
+            org, e, kind="pattern", item="户籍地区划", params={"regex": r"63\d{4}"}
+        ),
+        "custom": qf.add_rule(
+            org, e, kind="custom", params={"predicate": "age < 120 AND age >= 0"}
+        ),
+        "referential": qf.add_rule(
+            org,
+            e,
+            kind="referential",
+            item="公民身份号码",
+            params={"entry": code, "item": "公民身份号码"},
+        ),
+        "cross_source": qf.add_rule(
+            org,
+            e,
+            kind="cross_source",
+            item="姓名",
+            params={
+                "entry": code,
+                "key": "公民身份号码",
+                "other_key": "公民身份号码",
+                "other_item": "姓名",
+            },
+        ),
+        "row_count": qf.add_rule(org, e, kind="row_count", params={"max_change": 0.5}),
+        "freshness": qf.add_rule(org, e, kind="freshness", params={"max_age_hours": 1}),
+    }
+
+
+# (checked, failed) of each rule on qf.ROWS, worked out by hand from the rows' comments.
+EXPECTED = {
+    "not_null": (6, 1),
+    "unique": (6, 0),
+    "resident_id": (6, 2),
+    "mobile": (6, 2),
+    "range": (6, 1),
+    "allowed": (6, 1),
+    "length": (6, 1),
+    "pattern": (6, 1),
+    "custom": (6, 1),
+    "referential": (6, 2),
+    "cross_source": (4, 3),
+    "row_count": (1, 0),
+    "freshness": (1, 0),
+}
+
+
+def test_every_rule_kind_counts_what_the_rows_hold(org: Org, tmp_path: Path) -> None:
+    s = qf.setup(org, tmp_path)
+    ids = _rules(org, s)
+    with org.as_("xn_officer").act() as ctx:
+        out = quality_runs.run_entry(ctx, s.entry.resource_code)
+    assert out.status == "succeeded" and out.rows_total == 6
+    got = {r.rule_id: (r.checked, r.failed) for r in out.results}
+    assert {k: got[v] for k, v in ids.items()} == EXPECTED
+    by_rule = {r.rule_id: r for r in out.results}
+    # The failing resident IDs are the two planted ones; the key is masked (grade 2 masks).
+    bad = by_rule[ids["resident_id"]].samples
+    assert len(bad) == 2 and all("resident_id" in row for row in bad)
+    assert all(row["resident_id"] != qf.BAD_CHECK for row in bad), "sample keys must be masked"
+    assert all("*" in row["resident_id"] for row in bad)
+    # Cross-source samples hold both sides' values, each masked like a name.
+    cross = by_rule[ids["cross_source"]].samples
+    other = f"name@{s.register.resource_code}"
+    assert sorted((r["name"] or "", r[other]) for r in cross) == [
+        ("", "王*"),
+        ("李*", "李**"),
+        ("赵*", "赵**"),
+    ]
+    # Scores: mean pass rate per dimension, then the mean of the dimensions.
+    dims: dict[str, list[float]] = {}
+    for r in out.results:
+        dims.setdefault(r.dimension, []).append(r.pass_rate or 0.0)
+    expect = {d: 100 * fmean(v) for d, v in dims.items()}
+    assert out.dimension_scores == {d: round(v, 2) for d, v in expect.items()}
+    assert out.score == round(fmean(expect.values()), 2)
+    assert set(expect) == {
+        "completeness",
+        "uniqueness",
+        "accuracy",
+        "validity",
+        "consistency",
+        "timeliness",
+    }
+    assert audit_rows(org.db, "governance.quality.run")
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_row_count_change_and_staleness_fail_the_table_rules(org: Org, tmp_path: Path) -> None:
+    e = qf.people(org, tmp_path)
+    rc = qf.add_rule(org, e, kind="row_count", params={"max_change": 0.5})
+    fresh = qf.add_rule(org, e, kind="freshness", params={"max_age_hours": 0.000001})
+    with org.as_("xn_officer").act() as ctx:
+        first = quality_runs.run_entry(ctx, e.id)
+    assert {r.rule_id: r.failed for r in first.results} == {rc: 0, fresh: 1}
+    with org.db.transaction() as s:
+        table = s.scalars(select(Mount.lake_table).where(Mount.entry_id == e.id)).one()
+    lake = Lake.from_settings(org.settings)
+    lake.overwrite(table, lake.read(table).slice(0, 2))
+    with org.as_("xn_officer").act() as ctx:
+        second = quality_runs.run_entry(ctx, e.id)
+    result = next(r for r in second.results if r.rule_id == rc)
+    assert (result.checked, result.failed) == (1, 1)
+    assert result.samples == [{"rows": 2, "previous": 6, "change": 0.6667}]
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_samples_are_rows_only_for_who_may_preview_them(org: Org, tmp_path: Path) -> None:
+    e = qf.people(org, tmp_path)
+    qf.add_rule(org, e, kind="mobile", item="手机号码")
+    with org.as_("xn_officer").act() as ctx:
+        run = quality_runs.run_entry(ctx, e.id)
+    with org.as_("operator").act() as ctx:
+        seen = quality_runs.get_run(ctx, run.id)
+    assert seen.results[0].failed == 2
+    assert seen.results[0].samples == [] and seen.results[0].samples_withheld
+    with org.as_("xn_officer").act() as ctx:
+        own = quality_runs.get_run(ctx, run.id)
+    assert len(own.results[0].samples) == 2 and not own.results[0].samples_withheld
+
+
+def test_unreadable_data_is_a_failed_run_and_rights_are_checked(org: Org, tmp_path: Path) -> None:
+    e = qf.people(org, tmp_path)
+    qf.add_rule(org, e, kind="not_null", item="姓名")
+    with org.db.transaction() as s:
+        table = s.scalars(select(Mount.lake_table).where(Mount.entry_id == e.id)).one()
+    shutil.rmtree(Lake.from_settings(org.settings).path(table))
+    with org.as_("xn_officer").act() as ctx:
+        out = quality_runs.run_entry(ctx, e.id)
+    assert out.status == "failed" and out.error_code == "quality_no_data"
+    with org.db.transaction() as s:
+        assert s.get(QualityRun, out.id) is not None
+    # Another department's officer and a department user may not run it.
+    for user in ("hx_officer", "xn_clerk"):
+        with pytest.raises(GovDataError) as err, org.as_(user).act() as ctx:
+            quality_runs.run_entry(ctx, e.id)
+        assert isinstance(err.value, PermissionDenied) or err.value.code == "entry_not_found"
+
+
+def test_collection_queues_a_run_and_the_job_records_it(org: Org, tmp_path: Path) -> None:
+    from tests.security import lake_fixtures as lf
+
+    c = lf.collected(org, tmp_path, grade=2)
+    rule = qf.add_rule(org, _entry(org, c.entry_id), kind="not_null", item="姓名")
+    lf.run(org, c)  # the second collection run: the entry has rules now
+    Worker(org.db, org.settings).run_until_idle()
+    with org.db.transaction() as s:
+        jobs = list(s.scalars(select(Job).where(Job.kind == quality_runs.JOB_KIND)))
+        runs = list(s.scalars(select(QualityRun).where(QualityRun.entry_id == c.entry_id)))
+    assert [j.status for j in jobs] == ["succeeded"]
+    assert [r.trigger for r in runs] == ["collection"] and runs[0].job_id == jobs[0].id
+    with org.as_("xn_officer").act() as ctx:
+        assert quality_runs.get_run(ctx, runs[0].id).results[0].rule_id == rule
+
+
+def _entry(org: Org, entry_id: str):  # type: ignore[no-untyped-def]
+    from govdata.catalog.models import CatalogEntry
+
+    with org.db.transaction() as s:
+        row = s.get(CatalogEntry, entry_id)
+        s.expunge(row)
+        return row
+
+
+def test_scores_by_department_and_the_trend(org: Org, tmp_path: Path) -> None:
+    a = qf.people(org, tmp_path)
+    b = qf.people(org, tmp_path, name="流动人口信息")
+    qf.add_rule(org, a, kind="not_null", item="姓名")  # 5/6
+    qf.add_rule(org, b, kind="range", item="年龄", params={"min": 0, "max": 150})  # 5/6
+    qf.add_rule(org, b, kind="unique", item="公民身份号码")  # 6/6
+    with org.as_("xn_officer").act() as ctx:
+        ra = quality_runs.run_entry(ctx, a.id)
+        rb = quality_runs.run_entry(ctx, b.id)
+        quality_runs.run_entry(ctx, a.id)
+        trend = quality_runs.trend(ctx, a.id)
+    assert ra.score == round(100 * 5 / 6, 2)
+    assert rb.score == round(fmean([100 * 5 / 6, 100.0]), 2)
+    assert len(trend) == 2 and trend[0].score == ra.score
+    with org.as_("operator").act() as ctx:
+        rows = quality_runs.scores(ctx, "department")
+        entries = quality_runs.scores(ctx, "entry")
+    dept = next(r for r in rows if r.key == a.provider_department_id)
+    assert dept.entries == 2 and dept.score == round(fmean([ra.score, rb.score]), 2)
+    assert len(entries) == 2
+    # Another department's officer sees none of them.
+    with org.as_("hx_officer").act() as ctx:
+        assert quality_runs.scores(ctx, "department") == []
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_cli_prints_each_rule(org: Org, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    e = qf.people(org, tmp_path)
+    qf.add_rule(org, e, kind="mobile", item="手机号码")
+    st = org.settings
+    monkeypatch.setenv("GOVDATA_DATABASE_URL", st.database_url or "")
+    monkeypatch.setenv("GOVDATA_DATA_DIR", str(st.data_dir))
+    monkeypatch.setenv("GOVDATA_SECRET_KEY", st.secret_key)
+    monkeypatch.setenv("COLUMNS", "200")
+    result = CliRunner().invoke(cli_app, ["quality", "run", e.resource_code])
+    assert result.exit_code == 0, result.output
+    assert "手机号码" in result.output and "66.67%" in result.output
+    bad = CliRunner().invoke(cli_app, ["quality", "run", "1/999999"])
+    assert bad.exit_code == 1 and "entry_not_found" in bad.output
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_lake_scan_is_read_once_per_value_pass(org: Org, tmp_path: Path) -> None:
+    """The value rules' counts come from one aggregate, so a run over a table of several
+    files gives the same counts as over one file."""
+    e = qf.people(org, tmp_path)
+    qf.add_rule(org, e, kind="not_null", item="姓名")
+    with org.db.transaction() as s:
+        table = s.scalars(select(Mount.lake_table).where(Mount.entry_id == e.id)).one()
+    lake = Lake.from_settings(org.settings)
+    lake.append(table, lake.read(table))
+    with org.as_("xn_officer").act() as ctx:
+        out = quality_runs.run_entry(ctx, e.id)
+    assert (out.results[0].checked, out.results[0].failed) == (12, 2)
+    assert isinstance(lake.read(table), pa.Table)
