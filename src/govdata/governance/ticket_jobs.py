@@ -12,8 +12,8 @@ each level once: a row rises only in the transaction that reads it below its lev
 Extending the deadline starts the levels over.
 
 The sharing deadline sweep (``sharing.deadlines``) still marks overdue *open* tickets
-escalated for the platform operator; a ticket it marked counts as level 1 here, and its
-level-1 notice goes to the provider side only (the operators already have theirs).
+escalated and tells the platform operator; for a ticket it marked, the level-1 notice here
+goes to the provider side only (the operators already have theirs).
 
 Rule tickets re-checked ``AUTO_CLOSE_DAYS`` working days ago and not reopened since close
 by themselves (``auto_closed``): nobody reported them to confirm the fix, and the fix has
@@ -71,11 +71,10 @@ def escalate(db: Database, settings: Settings, at: datetime | None = None) -> di
         ).all()
         for t in late:
             assert t.due_at is not None
+            # Marked by the sharing sweep, which told the platform operator already.
             swept = t.escalation_level == 0 and t.escalated_at is not None
-            current = max(t.escalation_level or 0, 1 if swept else 0)
             level = level_for(calendar, t.due_at, at)
-            if level <= current:
-                t.escalation_level = current
+            if level <= (t.escalation_level or 0):
                 continue
             t.escalation_level = level
             t.escalated_at = at
