@@ -180,6 +180,11 @@ def validate_rule(s: Session, entry: CatalogEntry, data: RuleIn) -> None:
             raise _invalid("比对目录的信息项不存在", "the other entry's items do not exist")
         return
     assert data.item is not None
+    if kind == RuleKind.PATTERN:
+        try:
+            re.compile(str(p.get("regex", "")))
+        except re.error as exc:
+            raise _invalid(f"正则表达式有误（{exc}）", f"bad regular expression ({exc})") from exc
     spec = rules_sql.RuleSpec("new", kind.value, fields.column(data.item), dict(p))
     try:
         rules_sql.compile_rules([spec], fields.columns)
