@@ -46,6 +46,7 @@ from tests import (
     matrix_ledger,
     matrix_sharing,
     matrix_sources,
+    matrix_tickets,
 )
 from tests.conftest import fresh_store
 
@@ -167,6 +168,7 @@ _serial = itertools.count(1)
 EXTENSIONS = (matrix_sources, matrix_exchange, matrix_sharing, matrix_ledger, matrix_alerts)
 EXTENSIONS += (matrix_classification,)
 EXTENSIONS += (matrix_keys,)
+EXTENSIONS += (matrix_tickets,)
 for _ext in EXTENSIONS:
     EXPECTED.update(_ext.EXPECTED)
     QUERY.update(_ext.QUERY)
