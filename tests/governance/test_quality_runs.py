@@ -4,6 +4,7 @@ CLI. Tests that exercise no difference between the stores run on SQLite only."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 from statistics import fmean
@@ -262,3 +263,59 @@ def test_lake_scan_is_read_once_per_value_pass(org: Org, tmp_path: Path) -> None
         out = quality_runs.run_entry(ctx, e.id)
     assert (out.results[0].checked, out.results[0].failed) == (12, 2)
     assert isinstance(lake.read(table), pa.Table)
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_gbk_file_read_in_place_is_checked_by_characters_under_the_row_cap(
+    org: Org, tmp_path: Path
+) -> None:
+    """A logically accessed GBK CSV: lengths count characters, not bytes, and only the
+    mount's row cap of rows is read from the source."""
+    from govdata.exchange import mounts
+    from govdata.exchange.schemas import MappingColumn, MountCreate
+    from govdata.sources import actions as source_actions
+    from govdata.sources.schemas import SourceCreate
+
+    e = qf.make_entry(org)
+    good, legacy = qf.GOOD[0], "630102900101123"
+    rows = [
+        (good, "欧阳娜娜", "13800001111"),  # 4 characters, 8 bytes in GBK
+        (qf.GOOD[1], "阿卜杜热合曼·买买提", "13900002222"),  # 10 characters
+        (legacy, "张三", "13700003333"),
+        (qf.GOOD[2], "李四", "13600004444"),  # beyond the row cap
+    ]
+    text = "身份证号,姓名,手机\n" + "".join(",".join(r) + "\n" for r in rows)
+    with org.as_("xn_officer").act() as ctx:
+        src = source_actions.create_source(
+            ctx, SourceCreate(department_id=org.dept["xn_stats"], kind="file", name="户籍上报")
+        )
+        source_actions.upload_file(ctx, src.id, "人口.csv", io.BytesIO(text.encode("gbk")))
+        mounts.create_mount(
+            ctx,
+            MountCreate(
+                entry_id=e.id,
+                source_id=src.id,
+                target="人口.csv",
+                target_kind="file",
+                mode="logical",
+                columns=[
+                    MappingColumn(
+                        item="公民身份号码", column="身份证号", field="resident_id", type="string"
+                    ),
+                    MappingColumn(item="姓名", column="姓名", field="name", type="string"),
+                    MappingColumn(item="手机号码", column="手机", field="phone", type="string"),
+                ],
+                key_columns=["resident_id"],
+                row_cap=3,
+            ),
+        )
+    qf.add_rule(org, e, kind="length", item="姓名", params={"min": 2, "max": 4})
+    qf.add_rule(org, e, kind="resident_id", item="公民身份号码")
+    with org.as_("xn_officer").act() as ctx:
+        out = quality_runs.run_entry(ctx, e.id)
+    assert out.status == "succeeded", out.error_message
+    assert (out.rows_total, out.source_capped, out.lake_table) == (3, True, None)
+    assert [(r.kind, r.checked, r.failed) for r in sorted(out.results, key=lambda r: r.kind)] == [
+        ("length", 3, 1),
+        ("resident_id", 3, 1),
+    ]
