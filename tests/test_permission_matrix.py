@@ -41,6 +41,7 @@ from govdata.standards import uscc
 from tests import (
     matrix_alerts,
     matrix_classification,
+    matrix_crosscheck,
     matrix_exchange,
     matrix_keys,
     matrix_ledger,
@@ -168,6 +169,7 @@ _serial = itertools.count(1)
 EXTENSIONS = (matrix_sources, matrix_exchange, matrix_sharing, matrix_ledger, matrix_alerts)
 EXTENSIONS += (matrix_classification,)
 EXTENSIONS += (matrix_keys,)
+EXTENSIONS += (matrix_crosscheck,)
 EXTENSIONS += (matrix_tickets,)
 for _ext in EXTENSIONS:
     EXPECTED.update(_ext.EXPECTED)

@@ -26,7 +26,7 @@ from govdata.core.db import Database
 from govdata.core.errors import Conflict, InvalidInput, PermissionDenied
 from govdata.core.jobs.worker import Worker
 from govdata.exchange.models import Mount
-from govdata.governance import authority, crosscheck
+from govdata.governance import authority, crosscheck, crosscheck_runs
 from govdata.governance.crosscheck_compare import SourceInput, compare
 from govdata.governance.crosscheck_schemas import (
     AuthorityIn,
@@ -259,7 +259,7 @@ def world(
 @pytest.fixture(scope="module")
 def run(world: World) -> Any:
     with world.org.as_("operator").act() as ctx:
-        return crosscheck.run_check(ctx, "population")
+        return crosscheck_runs.run_check(ctx, "population")
 
 
 def _overall(run: Any) -> dict[str, tuple[int, int]]:
@@ -293,7 +293,7 @@ def test_the_authority_order_decides_the_winner_and_falls_back_when_it_holds_not
     world: World, run: Any
 ) -> None:
     with world.org.system.act() as ctx:
-        page = crosscheck.list_conflicts(ctx, run.id)
+        page = crosscheck_runs.list_conflicts(ctx, run.id)
     found = {(c.key, c.field): c for c in page.items}
     assert set(found) == {
         ("630102198804041111", "name"),  # 赵六 / 赵陆 / 赵六
@@ -321,10 +321,10 @@ def test_the_authority_order_decides_the_winner_and_falls_back_when_it_holds_not
 
 def test_conflicts_page_and_filter_by_field_and_source(world: World, run: Any) -> None:
     with world.org.system.act() as ctx:
-        by_name = crosscheck.list_conflicts(ctx, run.id, field="name")
-        hj = crosscheck.list_conflicts(ctx, run.id, source=world.sid("HJ"))
-        first = crosscheck.list_conflicts(ctx, run.id, size=2)
-        last = crosscheck.list_conflicts(ctx, run.id, size=2, page=3)
+        by_name = crosscheck_runs.list_conflicts(ctx, run.id, field="name")
+        hj = crosscheck_runs.list_conflicts(ctx, run.id, source=world.sid("HJ"))
+        first = crosscheck_runs.list_conflicts(ctx, run.id, size=2)
+        last = crosscheck_runs.list_conflicts(ctx, run.id, size=2, page=3)
     assert by_name.total == 2 and {c.field for c in by_name.items} == {"name"}
     # 户籍 holds no value in the 孙七 / 孙琪 conflict.
     assert hj.total == 4
@@ -393,7 +393,7 @@ def test_normalisation_per_kind(kind: FieldKind, a: str, b: str, same: bool) -> 
 
 def _values(org: Org, user: str, run_id: str) -> dict[tuple[str, str], dict[str, Any]]:
     with org.as_(user).act() as ctx:
-        page = crosscheck.list_conflicts(ctx, run_id, field="name")
+        page = crosscheck_runs.list_conflicts(ctx, run_id, field="name")
     return {(c.field, c.key): {v.label: (v.value, v.masked) for v in c.values} for c in page.items}
 
 
@@ -427,15 +427,15 @@ def test_only_the_operator_manages_and_the_auditor_reads_nothing(world: World, r
     org = world.org
     for user in ("xn_officer", "xn_admin", "xn_clerk"):
         with pytest.raises(PermissionDenied), org.as_(user).act() as ctx:
-            crosscheck.start_run(ctx, "population")
+            crosscheck_runs.start_run(ctx, "population")
         with pytest.raises(PermissionDenied), org.as_(user).act() as ctx:
             authority.set_authority(ctx, "population", "name", AuthorityIn(sources=[]))
         with pytest.raises(PermissionDenied), org.as_(user).act() as ctx:
             crosscheck.remove_source(ctx, world.sid("HJ"))
         with org.as_(user).act() as ctx:
-            assert crosscheck.get_run(ctx, run.id).conflict_count == 5
+            assert crosscheck_runs.get_run(ctx, run.id).conflict_count == 5
     with pytest.raises(PermissionDenied), org.as_("auditor").act() as ctx:
-        crosscheck.get_run(ctx, run.id)
+        crosscheck_runs.get_run(ctx, run.id)
     with pytest.raises(PermissionDenied), org.as_("auditor").act() as ctx:
         crosscheck.list_subjects(ctx)
 
@@ -443,12 +443,12 @@ def test_only_the_operator_manages_and_the_auditor_reads_nothing(world: World, r
 def test_a_queued_run_runs_as_a_job_with_the_same_figures(world: World, run: Any) -> None:
     org = world.org
     with org.as_("operator").act() as ctx:
-        queued = crosscheck.start_run(ctx, "population")
+        queued = crosscheck_runs.start_run(ctx, "population")
     assert queued.status == "queued" and queued.job_id
     Worker(org.db, org.settings).run_until_idle()
     with org.as_("operator").act() as ctx:
-        done = crosscheck.get_run(ctx, queued.id)
-        runs = crosscheck.list_runs(ctx, "population")
+        done = crosscheck_runs.get_run(ctx, queued.id)
+        runs = crosscheck_runs.list_runs(ctx, "population")
     assert done.status == "succeeded", done.error
     assert _overall(done) == EXPECTED and done.conflict_count == 5
     assert runs.items[0].id == queued.id

@@ -15,7 +15,7 @@ from govdata.core.clock import now
 from govdata.core.errors import GovDataError
 from govdata.core.jobs.registry import job_handler
 from govdata.core.jobs.worker import JobFailed, JobRun
-from govdata.governance import crosscheck
+from govdata.governance import crosscheck_runs
 from govdata.governance.crosscheck_models import CrosscheckRun, CrosscheckSubject
 from govdata.governance.crosscheck_schemas import RunStatus
 from govdata.security.audit import FAILURE, write_audit
@@ -23,7 +23,7 @@ from govdata.security.context import Caller
 from govdata.security.context_types import SYSTEM
 
 
-@job_handler(crosscheck.JOB_KIND)
+@job_handler(crosscheck_runs.JOB_KIND)
 def run_crosscheck(job: JobRun) -> dict[str, Any] | None:
     run_id = str(job.payload.get("run_id", ""))
     db, settings = job.db, job.settings
@@ -41,7 +41,7 @@ def run_crosscheck(job: JobRun) -> dict[str, Any] | None:
         sources, order = list(run.sources or []), dict(run.authority or {})
         s.expunge(subject)
     try:
-        result = crosscheck.compute(
+        result = crosscheck_runs.compute(
             settings, subject, sources, order, lambda d, t, m: job.progress(d, t, m)
         )
     except Exception as exc:  # the run records why it failed; the job fails for good
@@ -67,12 +67,12 @@ def run_crosscheck(job: JobRun) -> dict[str, Any] | None:
     with Caller(db, settings, SYSTEM).act() as ctx:
         run = ctx.session.get(CrosscheckRun, run_id)
         assert run is not None
-        crosscheck.store_result(ctx.session, run, result)
+        crosscheck_runs.store_result(ctx.session, run, result)
         ctx.audit(
             "governance.crosscheck.run",
             target_type="governance_crosscheck_run",
             target_id=run.id,
-            details=crosscheck.run_summary(run),
+            details=crosscheck_runs.run_summary(run),
         )
         summary = {"run_id": run.id, "status": run.status, "conflicts": run.conflict_count}
     job.progress(1, 1, "done")
