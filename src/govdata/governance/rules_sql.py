@@ -35,7 +35,7 @@ KINDS = (
     "mobile",
     "custom",
 )
-_RELATION = "rows_under_check"
+RELATION = "rows_under_check"
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def compile_rules(rules: Sequence[RuleSpec], fields: Sequence[str]) -> exp.Selec
     for i, rule in enumerate(rules):
         checked, failed = _aggregates(rule, fields)
         columns += [exp.alias_(checked, f"checked_{i}"), exp.alias_(failed, f"failed_{i}")]
-    return exp.select(*columns).from_(_RELATION)
+    return exp.select(*columns).from_(RELATION)
 
 
 def run_rules(reader: pa.RecordBatchReader, rules: Sequence[RuleSpec]) -> list[RuleCount]:
@@ -165,7 +165,7 @@ def run_rules(reader: pa.RecordBatchReader, rules: Sequence[RuleSpec]) -> list[R
     sql = compile_rules(rules, fields).sql(dialect="duckdb")
     con = duckdb.connect()
     try:
-        con.register(_RELATION, reader)
+        con.register(RELATION, reader)
         row = con.execute(sql).fetchone()
     finally:
         con.close()
