@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/govdata/web/static/vendor
 SIZE ?= small
 
-.PHONY: services demo test test-fast bench bench-jobs bench-catalog bench-collect bench-data-api bench-ledger lint assets clean
+.PHONY: services demo test test-fast bench bench-jobs bench-catalog bench-collect bench-data-api bench-ledger bench-quality lint assets clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ demo: $(STAMP) assets
 test: $(STAMP) assets
 	$(BIN)/python -m pytest -q
 
-bench: bench-jobs bench-catalog bench-collect bench-data-api bench-ledger
+bench: bench-jobs bench-catalog bench-collect bench-data-api bench-ledger bench-quality
 
 bench-jobs: $(STAMP)
 	$(BIN)/python bench/jobs_throughput.py
@@ -51,6 +51,17 @@ bench-data-api: $(STAMP)
 # Audit ledger: sealing and verification against raw SM3, proofs at 1M and 10M leaves.
 bench-ledger: $(STAMP)
 	$(BIN)/python bench/ledger.py --json data/bench-ledger.json
+
+# Quality runs against Great Expectations and Soda Core, which do not install next to the
+# platform's pinned packages: they get their own venv, used only by bench/quality_peers.py.
+.venv-peers/.installed: bench/quality-peers.txt
+	test -x .venv-peers/bin/python || $(PYTHON) -m venv .venv-peers
+	.venv-peers/bin/python -m pip install -q -r bench/quality-peers.txt
+	touch $@
+
+bench-quality: $(STAMP) .venv-peers/.installed
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python bench/quality.py --json data/bench-quality.json
 
 # Configure the local MariaDB (row binary log) and PostgreSQL (wal_level=logical) for
 # change-data-capture and (re)start them; needs root. CI runs it before the tests.
