@@ -27,7 +27,7 @@ from govdata.core.errors import GovDataError, InvalidInput
 from govdata.exchange import logical
 from govdata.exchange.models import Mount
 from govdata.exchange.vocab import MountMode
-from govdata.governance import rules_sql
+from govdata.governance import quality_pushdown, rules_sql
 from govdata.governance.quality_models import QualityRule
 from govdata.governance.quality_rules import (
     CYCLE_HOURS,
@@ -53,32 +53,58 @@ class Measured:
     failed: int = 0
     samples: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    # Counted by the source system itself (pushed down), not by DuckDB here.
+    at_source: bool = False
 
 
 @dataclass
 class Rows:
-    """Where one entry's rows are read from, re-readable for every pass a run needs."""
+    """Where one entry's rows are read from, re-readable for every pass a run needs: a lake
+    table at one version, or a logical mount's source, read once (under the row cap) only
+    if some rule needs the rows themselves."""
 
     lake_table: str | None
     version: int | None
     capped: bool
-    total: int
-    _lake: Lake | None
-    _table: pa.Table | None
-
-    def reader(self, columns: Sequence[str] | None = None) -> pa.RecordBatchReader:
-        if self._table is not None:
-            t = self._table if columns is None else self._table.select(list(columns))
-            return pa.RecordBatchReader.from_batches(t.schema, t.to_batches())
-        assert self._lake is not None and self.lake_table is not None
-        return self._lake.scan(self.lake_table, columns=columns, version=self.version)
+    total: int | None
+    lake: Lake | None = None
+    mount: Mount | None = None
+    _fetch: Callable[[], pa.Table] | None = None
+    _table: pa.Table | None = None
 
     @property
-    def schema(self) -> pa.Schema:
-        if self._table is not None:
-            return self._table.schema
-        assert self._lake is not None and self.lake_table is not None
-        return self._lake.dataset(self.lake_table, self.version).schema
+    def logical(self) -> bool:
+        return self._fetch is not None
+
+    def _capped_rows(self) -> pa.Table:
+        if self._table is None:
+            assert self._fetch is not None and self.mount is not None
+            self._table = self._fetch()
+            self.total = self._table.num_rows
+            self.capped = self.total >= self.mount.row_cap
+        return self._table
+
+    def reader(self, columns: Sequence[str] | None = None) -> pa.RecordBatchReader:
+        if self.logical:
+            t = self._capped_rows()
+            t = t if columns is None else t.select(list(columns))
+            return pa.RecordBatchReader.from_batches(t.schema, t.to_batches())
+        assert self.lake is not None and self.lake_table is not None
+        return self.lake.scan(self.lake_table, columns=columns, version=self.version)
+
+    def count(self) -> int:
+        """The rows the run checks (for a logical mount, those under the row cap)."""
+        if self.total is None:
+            self._capped_rows()
+        assert self.total is not None
+        return self.total
+
+    @property
+    def names(self) -> list[str]:
+        if self.mount is not None and self.logical:
+            return [str(c["field"]) for c in self.mount.columns]
+        assert self.lake is not None and self.lake_table is not None
+        return list(self.lake.dataset(self.lake_table, self.version).schema.names)
 
 
 def not_collected(entry: CatalogEntry) -> InvalidInput:
@@ -96,15 +122,18 @@ def open_rows(s: Session, settings: Settings, entry: CatalogEntry) -> Rows:
     if mount is None:
         raise not_collected(entry)
     if mount.mode == MountMode.LOGICAL:
-        table = logical.fetch(s, settings, mount, limit=mount.row_cap)
-        return Rows(None, None, table.num_rows >= mount.row_cap, table.num_rows, None, table)
+
+        def fetch() -> pa.Table:
+            keys = [k for k in mount.key_columns if k in {c["field"] for c in mount.columns}]
+            return logical.fetch(s, settings, mount, limit=mount.row_cap, order_by=keys or None)
+
+        return Rows(None, None, False, None, mount=mount, _fetch=fetch)
     lake = Lake.from_settings(settings)
     if not mount.lake_table or not lake.exists(mount.lake_table):
         raise not_collected(entry)
-    dt = lake.table(mount.lake_table)
-    version = dt.version()
+    version = lake.table(mount.lake_table).version()
     total = lake.dataset(mount.lake_table, version).count_rows()
-    return Rows(mount.lake_table, version, False, total, lake, None)
+    return Rows(mount.lake_table, version, False, total, lake=lake, mount=mount)
 
 
 def _spec(rule: QualityRule, fields: Fields) -> rules_sql.RuleSpec:
@@ -154,7 +183,7 @@ def _text(e: exp.Expr) -> exp.Expr:
 def _value_samples(
     rows: Rows, rule: QualityRule, spec: rules_sql.RuleSpec, fields: Fields, keys: Sequence[str]
 ) -> list[dict[str, Any]]:
-    names = list(rows.schema.names)
+    names = rows.names
     if rule.kind == RuleKind.UNIQUE:
         col = _col(str(spec.field))
         n = exp.Count(this=exp.Star())
@@ -310,13 +339,12 @@ def _freshness(
 def _row_count(rows: Rows, rule: QualityRule, previous: int | None) -> Measured:
     if previous is None or previous == 0:
         return Measured(rule.id, 1, 0)
-    change = abs(rows.total - previous) / previous
+    n = rows.count()
+    change = abs(n - previous) / previous
     limit = float(rule.params.get("max_change", ROW_COUNT_CHANGE))
     if change <= limit:
         return Measured(rule.id, 1, 0)
-    return Measured(
-        rule.id, 1, 1, [{"rows": rows.total, "previous": previous, "change": round(change, 4)}]
-    )
+    return Measured(rule.id, 1, 1, [{"rows": n, "previous": previous, "change": round(change, 4)}])
 
 
 Progress = Callable[[int, int, str], None]
@@ -335,23 +363,36 @@ def measure(
     """Every rule's counts and samples: value rules in one pass, then the others."""
     fields = entry_fields(s, entry)
     mount: Mount | None = mount_of(s, entry.id)
-    keys = [k for k in (mount.key_columns if mount else []) if k in rows.schema.names][:3]
+    keys = [k for k in (mount.key_columns if mount else []) if k in rows.names][:3]
     value = [r for r in rules if r.kind in VALUE_KINDS]
     specs = [_spec(r, fields) for r in value]
     total = len(rules) + 1
     if progress:
         progress(0, total, "value rules")
-    counts = rules_sql.run_rules(rows.reader(), specs) if specs else []
+    by_id: dict[str, rules_sql.RuleCount] = {}
+    at_source: set[str] = set()
+    if rows.logical and rows.mount is not None:
+        pushed = quality_pushdown.count_at_source(
+            s, settings, rows.mount, quality_pushdown.pushable(rows.mount, specs)
+        )
+        if pushed is not None:
+            by_id.update(pushed.counts)
+            at_source.update(pushed.counts)
+            rows.total, rows.capped = pushed.rows, pushed.rows >= rows.mount.row_cap
+    rest = [sp for sp in specs if sp.id not in by_id]
+    if rest:
+        by_id.update({c.rule_id: c for c in rules_sql.run_rules(rows.reader(), rest)})
+    counts = [by_id[sp.id] for sp in specs]
     if progress:
         progress(1, total, "value rules")
     for step, (rule, spec, count) in enumerate(zip(value, specs, counts, strict=True), start=2):
-        out = Measured(rule.id, count.checked, count.failed)
+        out = Measured(rule.id, count.checked, count.failed, at_source=rule.id in at_source)
         if count.failed:
             out.samples = _value_samples(rows, rule, spec, fields, keys)
         if progress:
             progress(step, total, rule.name)
         yield out
-    lake = rows._lake
+    lake = rows.lake
     for step, rule in enumerate((r for r in rules if r.kind not in VALUE_KINDS), len(value) + 2):
         try:
             if rule.kind == RuleKind.REFERENTIAL:

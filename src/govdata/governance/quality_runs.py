@@ -240,6 +240,7 @@ def record_run(
             "trigger": trigger,
             "rules": len(rules),
             "failed_rules": sum(1 for r in results if r.failed),
+            "counted_at_source": sorted(k for k, v in m.measured.items() if v.at_source),
             "score": run.score,
         },
     )
