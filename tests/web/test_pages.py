@@ -40,6 +40,7 @@ SHARING = {
     "/sharing/objections",
     "/sharing/subscriptions",
 }
+TICKETS = {"/governance/tickets", "/governance/accountability"}
 
 
 SECURITY = {
@@ -63,6 +64,7 @@ SECURITY = {
             | {"/catalog/admin/classes", "/catalog/admin/synonyms"}
             | COLLECTION
             | SHARING
+            | TICKETS
             | {"/sharing/review", "/sharing/grants/all", "/sharing/policy"}
             | {"/security/posture", "/security/destructions"},
         ),
@@ -75,6 +77,7 @@ SECURITY = {
             | COLLECTION
             | {"/admin/credentials", "/jobs"}
             | SHARING
+            | TICKETS
             | {"/sharing/review", "/sharing/grants", "/sharing/grants/given"}
             | {"/security/discovery", "/security/destructions"},
         ),
@@ -84,6 +87,7 @@ SECURITY = {
             | {"/admin/regions", "/admin/departments"}
             | CATALOG_READ
             | SHARING
+            | TICKETS
             | {"/sharing/grants"},
         ),
         (

@@ -161,6 +161,18 @@ NAVIGATION: tuple[NavSection, ...] = (
         ),
     ),
     NavSection(
+        N_("Data governance"),
+        (
+            NavItem("/governance/tickets", N_("Problem-data tickets"), "shield", Perm.SHARING_READ),
+            NavItem(
+                "/governance/accountability",
+                N_("Accountability report"),
+                "map",
+                Perm.SHARING_READ,
+            ),
+        ),
+    ),
+    NavSection(
         N_("Organisation"),
         (
             NavItem("/admin/regions", N_("Regions"), "map", Perm.REGION_READ),
