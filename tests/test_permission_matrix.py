@@ -45,6 +45,7 @@ from tests import (
     matrix_exchange,
     matrix_keys,
     matrix_ledger,
+    matrix_lineage,
     matrix_sharing,
     matrix_sources,
     matrix_tickets,
@@ -171,6 +172,7 @@ EXTENSIONS += (matrix_classification,)
 EXTENSIONS += (matrix_keys,)
 EXTENSIONS += (matrix_crosscheck,)
 EXTENSIONS += (matrix_tickets,)
+EXTENSIONS += (matrix_lineage,)
 for _ext in EXTENSIONS:
     EXPECTED.update(_ext.EXPECTED)
     QUERY.update(_ext.QUERY)

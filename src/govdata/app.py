@@ -30,8 +30,10 @@ from govdata.exchange import pages as exchange_pages
 from govdata.governance import (
     baselib_api,
     crosscheck_api,
+    lineage_api,
     pages_baselib,
     pages_crosscheck,
+    pages_lineage,
     pages_quality,
     pages_tickets,
     quality_api,
@@ -129,6 +131,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         tickets_api,
         crosscheck_api,
         baselib_api,
+        lineage_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
     for pages in (
@@ -149,6 +152,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         pages_tickets,
         pages_crosscheck,
         pages_baselib,
+        pages_lineage,
     ):
         app.include_router(pages.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
