@@ -46,6 +46,7 @@ from tests import (
     matrix_keys,
     matrix_ledger,
     matrix_lineage,
+    matrix_quality,
     matrix_sharing,
     matrix_sources,
     matrix_tickets,
@@ -170,6 +171,7 @@ _serial = itertools.count(1)
 EXTENSIONS = (matrix_sources, matrix_exchange, matrix_sharing, matrix_ledger, matrix_alerts)
 EXTENSIONS += (matrix_classification,)
 EXTENSIONS += (matrix_keys,)
+EXTENSIONS += (matrix_quality,)
 EXTENSIONS += (matrix_crosscheck,)
 EXTENSIONS += (matrix_tickets,)
 EXTENSIONS += (matrix_lineage,)

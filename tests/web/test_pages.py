@@ -41,6 +41,7 @@ SHARING = {
     "/sharing/subscriptions",
 }
 TICKETS = {"/governance/tickets", "/governance/accountability"}
+QUALITY = {"/quality"}
 
 
 SECURITY = {
@@ -65,6 +66,7 @@ SECURITY = {
             | COLLECTION
             | SHARING
             | TICKETS
+            | QUALITY
             | {"/sharing/review", "/sharing/grants/all", "/sharing/policy"}
             | {"/security/posture", "/security/destructions"},
         ),
@@ -78,6 +80,7 @@ SECURITY = {
             | {"/admin/credentials", "/jobs"}
             | SHARING
             | TICKETS
+            | QUALITY
             | {"/sharing/review", "/sharing/grants", "/sharing/grants/given"}
             | {"/security/discovery", "/security/destructions"},
         ),
@@ -88,6 +91,7 @@ SECURITY = {
             | CATALOG_READ
             | SHARING
             | TICKETS
+            | QUALITY
             | {"/sharing/grants"},
         ),
         (

@@ -163,6 +163,7 @@ NAVIGATION: tuple[NavSection, ...] = (
     NavSection(
         N_("Data governance"),
         (
+            NavItem("/quality", N_("Data quality"), "activity", Perm.QUALITY_READ),
             NavItem("/governance/tickets", N_("Problem-data tickets"), "shield", Perm.SHARING_READ),
             NavItem(
                 "/governance/accountability",
