@@ -48,7 +48,7 @@ from govdata.governance import linkage
 from govdata.lake.tables import Lake
 
 AUTHORITY = {
-    "id_number": ["police", "social", "civil"],
+    "resident_id": ["police", "social", "civil"],
     "name": ["police", "civil", "social"],
     "gender": ["police", "social", "civil"],
     "birth_date": ["police", "social", "civil"],

@@ -23,7 +23,7 @@ from govdata.governance import validators as v
 
 PERSONS = 1700
 AUTHORITY = {
-    "id_number": ["police", "social", "civil"],
+    "resident_id": ["police", "social", "civil"],
     "name": ["police", "civil", "social"],
     "gender": ["police", "social", "civil"],
     "birth_date": ["police", "social", "civil"],
@@ -101,14 +101,14 @@ def test_precision_and_recall_against_the_truth(built: linkage.Outcome) -> None:
         for c in built.model["comparisons"]
         for lv in c["comparison_levels"]
     }
-    trained = [k for k in levels if k[1] == "exact"] + [("id_number", "one typo (checksum fails)")]
+    trained = [k for k in levels if k[1] == "exact"] + [("resident_id", "one typo (checksum fails)")]
     for key in trained:
         assert levels[key].get("m_probability") is not None, key
         assert levels[key].get("u_probability") is not None, key
     # Agreement on the ID is strong evidence, a typo'd ID less so, disagreement against.
     id_exact, id_typo = (
-        levels[("id_number", "exact")],
-        levels[("id_number", "one typo (checksum fails)")],
+        levels[("resident_id", "exact")],
+        levels[("resident_id", "one typo (checksum fails)")],
     )
     assert id_exact["m_probability"] / id_exact["u_probability"] > 1000
     assert id_typo["m_probability"] / id_typo["u_probability"] > 10
@@ -120,18 +120,18 @@ def test_defective_records_are_linked_to_their_person(
     """Records whose ID or name differs from the person's true one still join the person's
     other records: the fuzzy levels, not exact keys, do the work."""
     gen, pop = population
-    people = gen.sql(f"SELECT pid, id_number, name FROM {pop.people}").to_arrow_table()
+    people = gen.sql(f"SELECT pid, resident_id, name FROM {pop.people}").to_arrow_table()
     built.con.register("people", people)
     # Each source's raw ID and name per record, against the truth.
     raw = built.con.sql(
-        """SELECT r.source_id AS source, r.rec_key AS rec_id, r.v_id_number, r.v_name,
-                  t.pid, p.id_number AS true_id, p.name AS true_name
+        """SELECT r.source_id AS source, r.rec_key AS rec_id, r.v_resident_id, r.v_name,
+                  t.pid, p.resident_id AS true_id, p.name AS true_name
            FROM records r JOIN truth t ON t.source = r.source_id AND t.rec_id = r.rec_key
            JOIN people p USING (pid)"""
     ).to_arrow_table()
     built.con.register("raw", raw)
     kinds = {
-        "id typo": "v_id_number IS NOT NULL AND v_id_number <> true_id",
+        "id typo": "v_resident_id IS NOT NULL AND v_resident_id <> true_id",
         "name variant": "v_name IS NOT NULL AND v_name <> true_name",
     }
     for kind, condition in kinds.items():
@@ -162,7 +162,7 @@ def test_golden_fields_follow_the_authority_order(built: linkage.Outcome) -> Non
     the field's authority order that has a value, the lowest record key within a source."""
     members = _rows(
         built.con,
-        """SELECT l.entity_id, r.source_id, r.source_no, r.rec_key, r.v_id_number AS id_number,
+        """SELECT l.entity_id, r.source_id, r.source_no, r.rec_key, r.v_resident_id AS resident_id,
                   r.v_name AS name, r.v_gender AS gender, r.v_birth_date AS birth_date,
                   r.v_address AS address, r.v_phone AS phone
            FROM links l JOIN records r USING (unique_id)""",
@@ -196,10 +196,10 @@ def test_golden_fields_follow_the_authority_order(built: linkage.Outcome) -> Non
                 expected = "authority" if best["source_id"] in order else "fallback"
                 assert prov[field]["rule"] == expected
                 rules[expected] = rules.get(expected, 0) + 1
-            elif field in ("birth_date", "gender") and v.resident_id(row["id_number"] or ""):
+            elif field in ("birth_date", "gender") and v.resident_id(row["resident_id"] or ""):
                 # Not held by any member: read from the golden ID number.
                 assert prov[field]["rule"] == "derived"
-                assert prov[field]["source"] == prov["id_number"]["source"]
+                assert prov[field]["source"] == prov["resident_id"]["source"]
                 rules["derived"] = rules.get("derived", 0) + 1
             else:
                 assert row[field] is None and field not in prov
@@ -247,30 +247,30 @@ def test_fallback_and_derived_values_on_a_hand_built_case() -> None:
             linkage.LinkSource(
                 id="A",
                 data=a,
-                columns={"id_number": "sfz", "name": "xm", "birth_date": "csrq"},
+                columns={"resident_id": "sfz", "name": "xm", "birth_date": "csrq"},
                 key=["k"],
             ),
             linkage.LinkSource(
                 id="B",
                 data=b,
-                columns={"id_number": "zjhm", "name": "name", "phone": "tel"},
+                columns={"resident_id": "zjhm", "name": "name", "phone": "tel"},
                 key=["id"],
             ),
         ],
-        authority={"id_number": ["B", "A"], "name": ["A"], "birth_date": ["A"]},
+        authority={"resident_id": ["B", "A"], "name": ["A"], "birth_date": ["A"]},
         threshold=0.5,
         u_pairs=1e3,
     )
     # Two people: too few to train on, so this checks normalisation and assembly.
     out = linkage.link(spec)
     try:
-        golden = {g["id_number"]: g for g in _rows(out.con, "SELECT * FROM golden")}
+        golden = {g["resident_id"]: g for g in _rows(out.con, "SELECT * FROM golden")}
         assert set(golden) == {wang_id, li_id}
         wang = golden[wang_id]
         prov = linkage.provenance(wang["provenance"])
         assert wang["record_count"] == 2
         # Full-width digits and the lowercase x were normalised; the ID comes from B first.
-        assert prov["id_number"] == {"source": "B", "key": "1", "rule": "authority"}
+        assert prov["resident_id"] == {"source": "B", "key": "1", "rule": "authority"}
         # Spaces removed, A's spelling kept.
         assert wang["name"] == "王伟" and prov["name"]["source"] == "A"
         # No phone in the authority order: B's, cleaned, as a fallback.
@@ -444,7 +444,7 @@ def test_bad_specs_are_refused() -> None:
             linkage.LibrarySpec(
                 subject=linkage.POPULATION,
                 sources=[
-                    linkage.LinkSource(id="A", data=table, columns={"id_number": "nope"}, key=["k"])
+                    linkage.LinkSource(id="A", data=table, columns={"resident_id": "nope"}, key=["k"])
                 ],
             )
         )
@@ -455,7 +455,7 @@ def test_bad_specs_are_refused() -> None:
             linkage.LibrarySpec(
                 subject=linkage.POPULATION,
                 sources=[
-                    linkage.LinkSource(id="A", data=dup, columns={"id_number": "sfz"}, key=["k"])
+                    linkage.LinkSource(id="A", data=dup, columns={"resident_id": "sfz"}, key=["k"])
                 ],
             )
         )

@@ -182,7 +182,7 @@ SOURCES = (
     ("social", "人社参保", ("sfzh", "xm", "xb", "csrq", "lxdz", "sjhm")),
     ("civil", "民政救助", ("zjhm", "xm", "xb", "csrq", "jzdz", "lxdh")),
 )
-FIELDS = ("id_number", "name", "gender", "birth_date", "address", "phone")
+FIELDS = ("resident_id", "name", "gender", "birth_date", "address", "phone")
 # How each source maps the library's fields onto its own columns.
 COLUMN_MAPS = {
     name: {f: c for f, c in zip(FIELDS, cols, strict=True) if c is not None}
@@ -316,7 +316,7 @@ def generate(con: duckdb.DuckDBPyConnection, persons: int, *, seed: int = 7) -> 
                CASE WHEN tibetan THEN NULL ELSE surname END AS surname,
                id17 || substr('10X98765432', CAST(1 + list_sum(list_transform(range(1, 18),
                    lambda i: CAST(substr(id17, i, 1) AS INTEGER) * w[i])) % 11 AS BIGINT), 1)
-                 AS id_number
+                 AS resident_id
         FROM placed
         QUALIFY row_number() OVER (PARTITION BY id17 ORDER BY pid) = 1
         """  # noqa: S608
@@ -390,17 +390,17 @@ def generate(con: duckdb.DuckDBPyConnection, persons: int, *, seed: int = 7) -> 
                      AS {_quote(KEY_COLUMN)},
                    CASE WHEN rid < {id_1} THEN NULL
                         WHEN rid < {id_2}
-                          THEN substr(id_number, 1, pos - 1)
-                               || CAST((CAST(substr(id_number, pos, 1) AS INTEGER)
+                          THEN substr(resident_id, 1, pos - 1)
+                               || CAST((CAST(substr(resident_id, pos, 1) AS INTEGER)
                                         + 1 + hash(pid, {no}, copy, 'd', {s}) % 9) % 10 AS VARCHAR)
-                               || substr(id_number, pos + 1)
+                               || substr(resident_id, pos + 1)
                         WHEN rid < {id_3}
-                          THEN substr(id_number, 1, pos - 1) || substr(id_number, pos + 1, 1)
-                               || substr(id_number, pos, 1) || substr(id_number, pos + 2)
+                          THEN substr(resident_id, 1, pos - 1) || substr(resident_id, pos + 1, 1)
+                               || substr(resident_id, pos, 1) || substr(resident_id, pos + 2)
                         WHEN rid < {id_4}
-                          THEN CASE WHEN id_number LIKE '%X' THEN lower(id_number)
-                                    ELSE translate(id_number, fw_from, fw_to) END
-                        ELSE id_number END AS {_quote(idc)},
+                          THEN CASE WHEN resident_id LIKE '%X' THEN lower(resident_id)
+                                    ELSE translate(resident_id, fw_from, fw_to) END
+                        ELSE resident_id END AS {_quote(idc)},
                    CASE WHEN rnm < {nm_1} AND surname IS NOT NULL
                           THEN substr(name, 1, 1) || translate(substr(name, 2), homo_from, homo_to)
                         WHEN rnm < {nm_2} THEN translate(name, trad_from, trad_to)

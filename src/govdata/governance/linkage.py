@@ -192,18 +192,19 @@ class Subject:
 POPULATION = Subject(
     code="population",
     label="人口基础库",
-    key_field="id_number",
+    key_field="resident_id",
     prefix="P",
     fields=(
-        FieldSpec("id_number", ID, "公民身份号码"),
+        FieldSpec("resident_id", ID, "公民身份号码"),
         FieldSpec("name", NAME, "姓名"),
         FieldSpec("gender", GENDER, "性别"),
         FieldSpec("birth_date", DATE, "出生日期"),
+        FieldSpec("ethnicity", TEXT, "民族"),
         FieldSpec("address", ADDRESS, "住址"),
         FieldSpec("phone", PHONE, "联系电话"),
     ),
     blocking=(
-        "l.id_number_n = r.id_number_n",
+        "l.resident_id_n = r.resident_id_n",
         "l.surname = r.surname AND l.birth_date_n = r.birth_date_n",
         "l.name_n = r.name_n AND l.id_birth = r.id_birth",
         "l.name_n = r.name_n AND l.address_n = r.address_n",
@@ -211,10 +212,10 @@ POPULATION = Subject(
         "l.id_birth = r.id_birth AND l.id_tail = r.id_tail",
     ),
     training=(
-        "l.id_number_n = r.id_number_n",
+        "l.resident_id_n = r.resident_id_n",
         "l.surname = r.surname AND l.birth_date_n = r.birth_date_n",
     ),
-    deterministic="l.id_number_n = r.id_number_n AND l.name_n = r.name_n",
+    deterministic="l.resident_id_n = r.resident_id_n AND l.name_n = r.name_n",
 )
 LEGAL_ENTITY = Subject(
     code="legal_entity",
@@ -227,6 +228,7 @@ LEGAL_ENTITY = Subject(
         FieldSpec("legal_rep", NAME, "法定代表人"),
         FieldSpec("established", DATE, "成立日期"),
         FieldSpec("address", ADDRESS, "住所"),
+        FieldSpec("status", TEXT, "登记状态"),
         FieldSpec("phone", PHONE, "联系电话"),
     ),
     blocking=(
@@ -425,11 +427,11 @@ def _comparable(subject: Subject) -> tuple[list[str], list[str]]:
     if subject is POPULATION:
         second.append(f"{_surname('name_n')} AS surname")
         second.append(
-            "CASE WHEN length(id_number_n) = 18 THEN substr(id_number_n, 7, 8) END AS id_birth"
+            "CASE WHEN length(resident_id_n) = 18 THEN substr(resident_id_n, 7, 8) END AS id_birth"
         )
         second.append(
-            "CASE WHEN length(id_number_n) = 18 THEN substr(id_number_n, 1, 6) || "
-            "substr(id_number_n, 15, 3) END AS id_tail"
+            "CASE WHEN length(resident_id_n) = 18 THEN substr(resident_id_n, 1, 6) || "
+            "substr(resident_id_n, 15, 3) END AS id_tail"
         )
     return first, second or ["NULL AS _none"]
 
@@ -568,6 +570,10 @@ def _else() -> dict[str, Any]:
 
 
 def _comparison(f: FieldSpec) -> dict[str, Any] | None:
+    """The Splink comparison of a field; None for fields carried but not compared (an
+    ethnicity or a registration status says little about who a record is)."""
+    if f.kind == TEXT:
+        return None
     c = f.name + "_n"
     lc, rc = f'"{c}_l"', f'"{c}_r"'
     levels: list[dict[str, Any]] = [_null(c), _level(f"{lc} = {rc}", "exact")]
@@ -942,7 +948,7 @@ def assemble_golden(con: duckdb.DuckDBPyConnection, spec: LibrarySpec) -> None:
     picked = ", ".join(
         f"{_quote('p_' + f.name)}.pick AS {_quote('pick_' + f.name)}" for f in subject.fields
     )
-    gid = "p_id_number.pick['v'] AS gid" if subject is POPULATION else "NULL AS gid"
+    gid = "p_resident_id.pick['v'] AS gid" if subject is POPULATION else "NULL AS gid"
     value_cols: list[str] = []
     prov_parts: list[str] = []
     for f in subject.fields:
@@ -958,8 +964,8 @@ def assemble_golden(con: duckdb.DuckDBPyConnection, spec: LibrarySpec) -> None:
             )
             can = f"({value} IS NULL AND {ok})"
             value = f"CASE WHEN {can} THEN {derived} ELSE {value} END"
-            source = f"CASE WHEN {can} THEN pick_id_number['s'] ELSE {source} END"
-            key = f"CASE WHEN {can} THEN pick_id_number['k'] ELSE {key} END"
+            source = f"CASE WHEN {can} THEN pick_resident_id['s'] ELSE {source} END"
+            key = f"CASE WHEN {can} THEN pick_resident_id['k'] ELSE {key} END"
             rule = f"CASE WHEN {can} THEN 'derived' ELSE {rule} END"
         value_cols.append(_x(f"{value} AS {_quote(f.name)}").sql(dialect=D))
         prov_parts.append(
