@@ -148,6 +148,7 @@ def test_the_full_lifecycle_by_role(org: Org) -> None:
     assert audit_rows(org.db, "governance.ticket.accept")[0]["target_id"] == tid
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_disputes_are_decided_by_the_operator(org: Org) -> None:
     tid = _report(org)
     out = _only(org, PROVIDER, tickets.dispute_ticket, tid, TicketReason(note="数据无误"))
@@ -174,6 +175,7 @@ def test_disputes_are_decided_by_the_operator(org: Org) -> None:
     assert "governance.ticket.closed" in _inbox(org, "xn_officer", other)
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_the_operator_reassigns_and_extends(org: Org) -> None:
     tid = _report(org)
     _step(org, "xn_officer", tickets.accept_ticket, tid, TicketNote())
@@ -213,6 +215,7 @@ def test_the_operator_reassigns_and_extends(org: Org) -> None:
         _step(org, "xn_officer", tickets.accept_ticket, tid, TicketNote())
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_queues_and_filters(org: Org) -> None:
     first = _report(org, severity=5)
     second = _report(org, severity=2)

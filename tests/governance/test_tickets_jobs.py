@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
 
@@ -41,6 +42,7 @@ def _escalate(org: Org) -> dict[str, int]:
     return ticket_jobs.escalate(org.db, org.settings)
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_overdue_tickets_escalate_once_per_level(org: Org) -> None:
     tid = _report(org)
     assert _escalate(org) == {"escalated": 0, "auto_closed": 0}
@@ -67,6 +69,7 @@ def test_overdue_tickets_escalate_once_per_level(org: Org) -> None:
     assert _escalate(org)["escalated"] == 0
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_the_sharing_sweep_and_the_escalation_notify_once(org: Org) -> None:
     tid = _report(org)
     _set(org, tid, due_at=now() - timedelta(minutes=5))
@@ -79,6 +82,7 @@ def test_the_sharing_sweep_and_the_escalation_notify_once(org: Org) -> None:
     assert _inbox(org, "xn_officer", tid).count("governance.ticket.overdue") == 1
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_rechecked_rule_tickets_close_by_themselves(org: Org) -> None:
     entry = published_entry(org, "xn_officer", name="法人信息")
     with org.system.act() as ctx:
