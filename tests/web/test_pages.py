@@ -42,6 +42,7 @@ SHARING = {
 }
 TICKETS = {"/governance/tickets", "/governance/accountability"}
 QUALITY = {"/quality"}
+CROSSCHECK = {"/governance/crosscheck"}
 
 
 SECURITY = {
@@ -67,6 +68,7 @@ SECURITY = {
             | SHARING
             | TICKETS
             | QUALITY
+            | CROSSCHECK
             | {"/sharing/review", "/sharing/grants/all", "/sharing/policy"}
             | {"/security/posture", "/security/destructions"},
         ),
@@ -81,6 +83,7 @@ SECURITY = {
             | SHARING
             | TICKETS
             | QUALITY
+            | CROSSCHECK
             | {"/sharing/review", "/sharing/grants", "/sharing/grants/given"}
             | {"/security/discovery", "/security/destructions"},
         ),
@@ -92,6 +95,7 @@ SECURITY = {
             | SHARING
             | TICKETS
             | QUALITY
+            | CROSSCHECK
             | {"/sharing/grants"},
         ),
         (

@@ -171,6 +171,7 @@ NAVIGATION: tuple[NavSection, ...] = (
                 "map",
                 Perm.SHARING_READ,
             ),
+            NavItem("/governance/crosscheck", N_("Cross-source checks"), "grid", Perm.QUALITY_READ),
         ),
     ),
     NavSection(
