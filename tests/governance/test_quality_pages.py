@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,9 @@ from govdata.core.jobs.worker import Worker
 from govdata.exchange import mounts
 from govdata.exchange.models import Mount
 from govdata.exchange.schemas import MountCreate
+from govdata.governance import pages_quality as quality_pages
 from govdata.governance import quality_rules, quality_runs
-from govdata.governance.quality_models import QualityRule
+from govdata.governance.quality_models import QualityRule, QualityRun
 from govdata.governance.quality_schemas import RuleIn, RunOut
 from govdata.identity.schemas import RoleAssignmentIn
 from govdata.lake.tables import Lake
@@ -91,12 +92,12 @@ def mounted(
     if not lake.exists(table):
         lake.create(table, SCHEMA, entry_id=entry.id)
     lake.overwrite(table, pa.Table.from_pylist([dict(zip(SCHEMA.names, r)) for r in rows], SCHEMA))
-    return entry.id
+    return str(entry.id)
 
 
 def add_rule(org: Org, entry_id: str, user: str, **rule: Any) -> str:
     with org.as_(user).act() as ctx:
-        return quality_rules.create_rule(ctx, entry_id, RuleIn(**rule)).id
+        return str(quality_rules.create_rule(ctx, entry_id, RuleIn(**rule)).id)
 
 
 @dataclass
@@ -233,7 +234,9 @@ def test_the_dashboard_shows_the_scores_of_real_runs(qw: QW) -> None:
     dept_chart = chart(page, "department-chart-data")
     assert qw.run.score in dept_chart["values"] and "西宁市统计局" in dept_chart["labels"]
     radar = chart(page, "radar-chart-data")
-    assert len(radar["indicators"]) == 6 and radar["indicators"][1] == "完整性"
+    # The dimensions some rule measured (none here is consistency or timeliness).
+    assert radar["indicators"] == ["准确性", "完整性", "唯一性", "规范性"]
+    assert radar["series"][0]["values"][1] == 75.0
     # Latest runs: both, the failed one with its reason; the status filter keeps one.
     runs = section(page, "latest-runs")
     assert f'href="/quality/runs/{qw.run.id}"' in runs
@@ -514,3 +517,42 @@ def test_the_run_page_shows_samples_to_the_officer_and_withholds_them_from_the_o
 def section_or_all(text: str, element_id: str) -> str:
     start = text.index(f'id="{element_id}"')
     return text[start : text.index("</div>", start)]
+
+
+def test_runs_are_listed_a_page_at_a_time_and_a_scope_without_scores_says_so(qw: QW) -> None:
+    # Older failed runs of Haixi's entry than any other: the first page is the newest.
+    with qw.org.db.transaction() as s:
+        first = s.get(QualityRun, qw.failed_run.id)
+        assert first is not None
+        for i in range(quality_pages.PAGE_SIZE + 2):
+            s.add(
+                QualityRun(
+                    entry_id=qw.haixi,
+                    resource_code=first.resource_code,
+                    entry_name=first.entry_name,
+                    department_id=first.department_id,
+                    region_path=first.region_path,
+                    trigger="schedule",
+                    status="failed",
+                    started_at=first.started_at - timedelta(days=30, minutes=i),
+                    finished_at=first.started_at - timedelta(days=30, minutes=i),
+                    dimension_scores={},
+                    error_code="quality_no_data",
+                )
+            )
+    c = qw.client
+    sign_in(c, "hx_officer")
+    page = c.get("/quality?status=failed").text
+    runs = section(page, "latest-runs")
+    assert runs.count("data-run=") == quality_pages.PAGE_SIZE
+    assert f'data-run="{qw.failed_run.id}"' in runs
+    # No successful run in Haixi: no scores, said plainly.
+    assert "尚无质量检查记录" in section(page, "scores-department")
+    assert 'id="chart-dimensions"' not in page
+    more = re.search(r'href="\?(status=failed&amp;cursor=[^"]+)">下一页', runs)
+    assert more, runs[-600:]
+    rest = section(c.get(f"/quality?{html.unescape(more.group(1))}").text, "latest-runs")
+    assert rest.count("data-run=") == 3 and qw.failed_run.id not in rest
+    # The entry page pages its runs the same way.
+    entry = section(c.get(f"/quality/entries/{qw.haixi}").text, "entry-runs")
+    assert entry.count("data-run=") == quality_pages.PAGE_SIZE and "下一页" in entry

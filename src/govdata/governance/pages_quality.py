@@ -258,21 +258,24 @@ def _chart(rows: list[ScoreRow]) -> dict[str, Any]:
 
 
 def _radar(page: Page, entries: list[ScoreRow], departments: list[ScoreRow]) -> dict[str, Any]:
-    """The six dimensions: the mean over the entries in scope, then the best departments."""
-    dims = list(Dimension)
-    overall: list[float | None] = []
-    for d in dims:
+    """The six dimensions: the mean over the entries in scope, then the best departments.
+    The chart draws only the dimensions some rule measured (no rule is not a score of 0)."""
+    overall: dict[str, float | None] = {}
+    for d in Dimension:
         values = [r.dimension_scores[d.value] for r in entries if d.value in r.dimension_scores]
-        overall.append(round(fmean(values), 2) if values else None)
-    series = [{"name": _tr(page, N_("All entries in scope")), "values": overall}]
+        overall[d.value] = round(fmean(values), 2) if values else None
+    drawn = [d for d in Dimension if overall[d.value] is not None]
+    series = [
+        {"name": _tr(page, N_("All entries in scope")), "values": [overall[d.value] for d in drawn]}
+    ]
     for row in departments[:RADAR_SERIES]:
         series.append(
-            {"name": row.name, "values": [row.dimension_scores.get(d.value) for d in dims]}
+            {"name": row.name, "values": [row.dimension_scores.get(d.value) for d in drawn]}
         )
     return {
-        "indicators": [label(DIMENSION_LABELS[d], page.locale) for d in dims],
+        "indicators": [label(DIMENSION_LABELS[d], page.locale) for d in drawn],
         "series": series,
-        "overall": dict(zip([d.value for d in dims], overall, strict=True)),
+        "overall": overall,
     }
 
 
