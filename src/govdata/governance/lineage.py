@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from govdata.catalog.access import entry_scope
 from govdata.catalog.models import CatalogEntry
+from govdata.core.clock import local
 from govdata.core.errors import NotFound
 from govdata.exchange.models import Mount, Pipeline, PipelineRun
 from govdata.exchange.vocab import (
@@ -435,7 +436,7 @@ def _quality(ctx: ActionContext, b: _Builder, entry: CatalogEntry, anchor: str) 
             f"quality_run:{r.id}",
             NodeKind.QUALITY_RUN,
             f"{kind_label(NodeKind.QUALITY_RUN, b.locale)} {score}",
-            sublabel=_iso(r.started_at),
+            sublabel=local(r.started_at),
             tone="bad" if r.status == "failed" else ("warn" if failed_rules else "ok"),
             href=f"/quality/entries/{entry.id}",
             details={

@@ -35,7 +35,8 @@
           position: n.anchor ? "inside" : "bottom",
           color: n.anchor ? "#fff" : "#344054",
           formatter: short(n.name, 16) + (n.sublabel && !n.anchor ? "\n{s|" + short(n.sublabel, 22) + "}" : ""),
-          rich: { s: { color: "#7a8699", fontSize: 11 } }
+          lineHeight: 16,
+          rich: { s: { color: "#7a8699", fontSize: 11, lineHeight: 16 } }
         },
         tooltip: {
           formatter: function () {
@@ -55,14 +56,14 @@
         type: "graph",
         layout: "none",
         roam: true,
-        top: 48,
-        bottom: 36,
-        left: 80,
-        right: 80,
+        // Symbols keep their size in pixels whatever the fit or zoom of the layout.
+        nodeScaleRatio: 0,
+        // Only the top margin is set: the view then keeps the layout's aspect ratio.
+        top: 56,
         categories: data.categories,
         data: nodes,
         links: data.links.map(function (l) {
-          return { source: l.source, target: l.target, value: l.label, label: { show: !!l.label, formatter: short(l.label, 10), fontSize: 11, color: "#7a8699" } };
+          return { source: l.source, target: l.target, value: l.label, label: { show: !!l.label, formatter: short(l.label, 10), fontSize: 11, color: "#7a8699", rotate: 0 } };
         }),
         edgeSymbol: ["none", "arrow"],
         edgeSymbolSize: 8,
