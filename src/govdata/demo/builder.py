@@ -24,6 +24,7 @@ from govdata.core.errors import Conflict
 from govdata.demo.catalog import CatalogProgress, seed_catalog
 from govdata.demo.exchange import ExchangeProgress, seed_exchange
 from govdata.demo.province import SeedResult, logins, seed_province, store_is_empty
+from govdata.demo.quality import QualityProgress, seed_quality
 from govdata.demo.sharing import seed_sharing
 from govdata.demo.sources.build import SIZES, Engine, ProgressFn, build_sources
 from govdata.demo.sources.writer import MariaDBSettings
@@ -115,13 +116,15 @@ def build(
     on_stage: Callable[[str], None] | None = None,
     catalog_progress: CatalogProgress | None = None,
     exchange_progress: ExchangeProgress | None = None,
+    quality_progress: QualityProgress | None = None,
 ) -> tuple[SeedResult, dict[str, Any]]:
     """Seed the province, build the sources into ``settings.data_dir``, catalogue them and the
-    departments' other resources, mount the sources and run their first loads, seed sharing
-    (applications, grants, a subscription); mark it ready.
+    departments' other resources, mount the sources and run their first loads, attach quality
+    rules to the source entries and check them once, seed sharing (applications, grants, a
+    subscription); mark it ready.
 
-    ``on_stage`` hears ``"seed"``, ``"sources"``, ``"catalog"``, ``"exchange"`` and then
-    ``"sharing"`` as each stage begins.
+    ``on_stage`` hears ``"seed"``, ``"sources"``, ``"catalog"``, ``"exchange"``,
+    ``"quality"`` and then ``"sharing"`` as each stage begins.
     Catalogue seeding skips departments already catalogued, so a rerun after an
     interruption finishes the catalogue without duplicating entries.
     """
@@ -164,6 +167,9 @@ def build(
         on_stage("exchange")
     mounted = seed_exchange(db, settings, manifest, mariadb=mariadb, progress=exchange_progress)
     if on_stage:
+        on_stage("quality")
+    quality = seed_quality(db, settings, progress=quality_progress)
+    if on_stage:
         on_stage("sharing")
     shared = seed_sharing(db, settings, engine=demo.engine, mariadb=mariadb)
     _write_marker(
@@ -186,6 +192,7 @@ def build(
                 }
                 for m in mounted
             ],
+            "quality": quality,
             "sharing": shared,
             "built_at": now().isoformat(timespec="seconds"),
         },

@@ -124,6 +124,8 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
                 tasks[name] = bar.add_task("政务数据目录 catalog", total=None)
             elif name == "exchange":
                 tasks[name] = bar.add_task("挂载与首次归集 mounts and first loads", total=None)
+            elif name == "quality":
+                tasks[name] = bar.add_task("质量规则与首次检查 quality rules and runs", total=None)
             elif name == "sharing":
                 tasks[name] = bar.add_task("共享申请、授权、订阅 sharing", total=None)
 
@@ -132,6 +134,9 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
 
         def exchange_progress(done: int, total: int, table: str) -> None:
             bar.update(tasks["exchange"], completed=done, total=total)
+
+        def quality_progress(done: int, total: int, table: str) -> None:
+            bar.update(tasks["quality"], completed=done, total=total)
 
         def progress(kind: str, name: str, amount: int, total: int | None) -> None:
             if name not in tasks:
@@ -151,6 +156,7 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
             on_stage=stage,
             catalog_progress=catalog_progress,
             exchange_progress=exchange_progress,
+            quality_progress=quality_progress,
         )
         for task in tasks.values():
             bar.update(task, total=bar.tasks[task].completed)

@@ -6,6 +6,10 @@ employers, then social insurance, civil affairs and medical insurance) and
 into their databases before the next batch is drawn, so memory stays flat
 however large the province.
 
+Each batch's rows pass through ``govdata.demo.defects.DefectApplier`` on their way to
+the database, which makes the planned share of them defective; what it did, and to
+which rows and persons, goes to ``defects.json`` beside the manifest.
+
 The manifest (``<data_dir>/sources/manifest.json``) lists each system with its
 department code, engine, where it lives (SQLite paths relative to the
 manifest; MariaDB host, port, database and user, never the password),
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from govdata.core.clock import now
+from govdata.demo.defects import DEFECTS_FILE, DefectApplier
 from govdata.demo.people import AS_OF, PersonFactory
 from govdata.demo.sources.civil import Civil
 from govdata.demo.sources.common import SourceGenerator, World
@@ -73,17 +78,19 @@ def build_sources(
         check_prefix(mariadb.prefix)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MANIFEST).unlink(missing_ok=True)
+    (out_dir / DEFECTS_FILE).unlink(missing_ok=True)
     gens = generators(seed)
     sinks: dict[str, Sink] = {}
     try:
         for gen in gens:
             sinks[gen.system.code] = _sink(gen, out_dir, engine, mariadb)
-        counts = _load(gens, sinks, persons, seed, progress)
+        counts, defects = _load(gens, sinks, persons, seed, progress)
         locations = {code: sink.finish() for code, sink in sinks.items()}
     except BaseException:
         for sink in sinks.values():
             sink.abort()
         raise
+    (out_dir / DEFECTS_FILE).write_text(json.dumps(defects, ensure_ascii=False) + "\n")
     manifest = _manifest(gens, counts, locations, out_dir, seed, engine)
     (out_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     return manifest
@@ -95,9 +102,10 @@ def _load(
     persons: int,
     seed: int,
     progress: ProgressFn | None,
-) -> dict[str, dict[str, int]]:
+) -> tuple[dict[str, dict[str, int]], dict[str, Any]]:
     factory = PersonFactory(seed)
     world = World(seed)
+    defects = DefectApplier(seed, [g.system for g in gens], factory.used_ids)
     counts = {g.system.code: {t.name: 0 for t in g.system.tables} for g in gens}
     estimates: dict[str, int] = {}
     done = 0
@@ -107,6 +115,7 @@ def _load(
         for gen in gens:
             code = gen.system.code
             rows = gen.rows(batch, world)
+            defects.apply(code, rows, batch)
             added = 0
             for table in gen.system.tables:
                 chunk = rows.get(table.name, [])
@@ -119,7 +128,12 @@ def _load(
                 progress("rows", code, added, estimates[code])
         if progress:
             progress("persons", "persons", len(batch.persons), persons)
-    return counts
+    for gen in gens:
+        code = gen.system.code
+        for name, extra in defects.finish(code).items():
+            sinks[code].write(gen.system.table(name), extra)
+            counts[code][name] += len(extra)
+    return counts, defects.report()
 
 
 def _manifest(
@@ -163,6 +177,8 @@ def _manifest(
         "timezone": "Asia/Shanghai",
         "engine": engine,
         "built_at": now().isoformat(timespec="seconds"),
+        # The planned defects and their truth (which rows, which persons).
+        "defects": DEFECTS_FILE,
         "systems": systems,
     }
 

@@ -7,19 +7,19 @@ rules, rectification) has to find:
 
 - ``PHONE_DRIFT`` (5%): a person's phone number in another system differs from
   the police record (they changed numbers and told only one office).
-- ``NAME_VARIANT`` (1%): another system writes the name with different
-  characters (才让/才仁, 卓玛/卓嘛, 玲/琳), typical of transliterated names.
 - ``DECEASED_STILL_ACTIVE`` (25%): of the people the police record as dead,
   this share are still active elsewhere: pension still paid (hrss), medical
   insurance still enrolled (medins), minimum-living allowance still paid (civil).
-- ``DUPLICATE_MEDICAL`` (0.3%): employees enrolled in both employee and
-  resident medical insurance (重复参保).
 - ``OUTSIDE_LEGAL_REP`` (2%): enterprises whose legal representative has a
   valid resident ID from another province and is not in the register.
 - Employers that have been deregistered (注销) still pay contributions for some
   staff, because employees pick employers regardless of registration status.
 - Rows whose ``updated_at`` in another system predates the police change: each
   system stamps its own times.
+
+Errors at exactly known rates — names written differently from the register, mistyped
+IDs, credit codes and phones, missing values, duplicates inside a system, a stale
+table — are planned and applied by ``govdata.demo.defects``, which records the truth.
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ from govdata.demo.people import AS_OF_ORD, YEAR, Batch, Person, day_iso, phone_n
 from govdata.demo.sources.schema import System
 
 PHONE_DRIFT = 0.05
-NAME_VARIANT = 0.01
 DECEASED_STILL_ACTIVE = 0.25
-DUPLICATE_MEDICAL = 0.003
 OUTSIDE_LEGAL_REP = 0.02
+# Draws once made for random name variants and duplicate enrolments, which are now
+# planned in ``govdata.demo.defects``; still drawn so the rest of each stream is unchanged.
+_RETIRED_DRAW = 0.01
 
 Row = tuple[object, ...]
 Rows = dict[str, list[Row]]
@@ -57,9 +58,11 @@ def seen_phone(rng: random.Random, person: Person) -> str | None:
 
 
 def seen_name(rng: random.Random, person: Person) -> str:
-    """The name another office holds for ``person``."""
-    if rng.random() < NAME_VARIANT:
-        return names.variant(rng, person.name)
+    """The name another office holds for ``person``: the register's (variants are planned
+    defects, see ``govdata.demo.defects``)."""
+    if rng.random() < _RETIRED_DRAW:
+        # The random variant once drawn here: keep its draws so the stream is unchanged.
+        names.variant(rng, person.name)
     return person.name
 
 

@@ -2,8 +2,8 @@
 
 Employees and retired employees are in employee medical insurance
 (职工基本医疗保险), everybody else (98% of them) in resident medical
-insurance (城乡居民基本医疗保险); ``DUPLICATE_MEDICAL`` employees are in
-both. Settlements over the last three years: outpatient visits at county
+insurance (城乡居民基本医疗保险); the defect plan (``govdata.demo.defects``) puts
+some employees in both. Settlements over the last three years: outpatient visits at county
 hospitals and township clinics, chronic-disease outpatient care, and
 inpatient stays at county, prefecture and provincial hospitals, with
 diagnoses coded in ICD-10 (high-altitude illness and hydatid disease
@@ -20,7 +20,6 @@ from govdata.demo.divisions import PREFECTURE_BY_CODE, County
 from govdata.demo.people import AS_OF_ORD, Batch, Person, stamp
 from govdata.demo.sources.common import (
     DECEASED_STILL_ACTIVE,
-    DUPLICATE_MEDICAL,
     Row,
     Rows,
     World,
@@ -149,8 +148,9 @@ class Medins:
                 p.birth.toordinal() + 30, AS_OF_ORD - int(rng.random() * 15 * 365)
             )  # fmt: skip
             schemes = [(scheme, employer)]
-            if employee and rng.random() < DUPLICATE_MEDICAL:
-                schemes.append((RESIDENT, None))
+            if employee:
+                # Once drew random duplicate enrolments; they are planned defects now.
+                rng.random()
             for name, unit in schemes:
                 enrolments.append(
                     (
