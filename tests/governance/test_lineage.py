@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,10 +24,12 @@ from sqlalchemy import select
 from govdata.app import create_app
 from govdata.catalog.models import CatalogEntry
 from govdata.config import Settings
+from govdata.core.clock import now
 from govdata.core.db import Database
 from govdata.core.errors import NotFound, PermissionDenied
 from govdata.exchange.models import LineageEvent, Mount
 from govdata.governance import lineage, lineage_export, quality_runs
+from govdata.governance.baselib_models import BaseLibrary, LibraryBuild
 from govdata.governance.lineage import EdgeKind, LineageGraph, NodeKind
 from govdata.governance.models import Ticket
 from govdata.governance.quality_schemas import RunOut
@@ -38,6 +40,7 @@ from govdata.security.permissions import Role
 from govdata.sharing import subscriptions
 from govdata.sharing.jobs import deliver_now
 from govdata.sharing.schemas import SubscriptionCreate
+from tests.catalog.conftest import published_entry
 from tests.conftest import fresh_store
 from tests.governance.quality_fixtures import add_rule
 from tests.identity.conftest import PASSWORD, Org, build_org
@@ -56,6 +59,58 @@ class Setup:
     subscription_id: str
     delivery_run_id: str
     client: TestClient
+    library_entry_id: str
+    library_id: str
+    build_id: str
+
+
+LIBRARY_TABLE = "shared.baselib_population"
+
+
+def add_library(
+    org: Org, entry: CatalogEntry, table: str, library_entry_id: str
+) -> tuple[str, str]:
+    """A population library built once from the entry's lake table (rows written directly:
+    builds have their own tests), cataloged by ``library_entry_id``."""
+    started = now() - timedelta(minutes=2)
+    with org.db.transaction() as s:
+        lib = BaseLibrary(
+            code="population",
+            name="人口基础库",
+            subject_code="population",
+            lake_table=LIBRARY_TABLE,
+            links_table="shared.baselib_population_links",
+            edges_table="shared.baselib_population_edges",
+            source_versions={entry.resource_code: 1},
+            entry_id=library_entry_id,
+            last_built_at=started,
+            entities=5,
+        )
+        s.add(lib)
+        s.flush()
+        build = LibraryBuild(
+            library_id=lib.id,
+            status="succeeded",
+            mode="full",
+            requested_by_name="operator",
+            started_at=started,
+            finished_at=started + timedelta(seconds=30),
+            sources=[
+                {
+                    "id": entry.resource_code,
+                    "label": "西宁市统计局",
+                    "entry_id": entry.id,
+                    "lake_table": table,
+                    "version": 1,
+                }
+            ],
+            entities=5,
+            records=5,
+        )
+        s.add(build)
+        s.flush()
+        lib.last_build_id = build.id
+        return lib.id, build.id
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +154,22 @@ def w(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) 
             ),
         )
     delivery = deliver_now(db, settings, sub.id)
+    library_entry = published_entry(org, "xn_officer", name="人口基础库")
+    library_id, build_id = add_library(org, entry, c.table, library_entry.id)
     with TestClient(create_app(settings, migrate=False), follow_redirects=False) as client:
-        yield Setup(org, c, entry, run, app.grant_id, sub.id, delivery, client)
+        yield Setup(
+            org,
+            c,
+            entry,
+            run,
+            app.grant_id,
+            sub.id,
+            delivery,
+            client,
+            library_entry.id,
+            library_id,
+            build_id,
+        )
     db.dispose()
     store.close()
 
@@ -141,6 +210,7 @@ def test_the_graph_joins_collection_quality_tickets_and_deliveries(w: Setup) -> 
     source = f"source:{mount_source}"
     grant = f"grant:{w.grant_id}"
     sub = f"subscription:{w.subscription_id}"
+    library = f"library:{w.library_id}"
     assert by_kind == {
         "source": [source],
         "pipeline": [pipeline],
@@ -149,6 +219,7 @@ def test_the_graph_joins_collection_quality_tickets_and_deliveries(w: Setup) -> 
         "ticket": [ticket],
         "grant": [grant],
         "subscription": [sub],
+        "library": [library],
     }
     assert edges(g) == {
         (source, "reads", pipeline),
@@ -157,6 +228,7 @@ def test_the_graph_joins_collection_quality_tickets_and_deliveries(w: Setup) -> 
         (run, "opens", ticket),
         (lake, "grants", grant),
         (grant, "delivers", sub),
+        (lake, "feeds", library),
     }
     nodes = {n.id: n for n in g.nodes}
     # Layers left to right: source, pipeline, lake table, run/grant, ticket/subscription.
@@ -169,7 +241,11 @@ def test_the_graph_joins_collection_quality_tickets_and_deliveries(w: Setup) -> 
         4,
         4,
     ]
-    assert {nodes[run].order, nodes[grant].order} == {0, 1}
+    assert {nodes[run].order, nodes[grant].order, nodes[library].order} == {0, 1, 2}
+    # The library links to the lineage of the entry that catalogs it.
+    assert nodes[library].href == f"/governance/lineage/{w.library_entry_id}"
+    assert nodes[library].details["table"] == LIBRARY_TABLE
+    assert nodes[library].details["last_status"] == "succeeded"
     # The run's score and the version it checked; the ticket's state; the delivery's version.
     assert nodes[run].details["score"] == w.run.score and w.run.score is not None
     assert nodes[run].details["lake_version"] == w.run.lake_version
@@ -224,15 +300,13 @@ def test_a_token_without_sharing_read_sees_no_tickets_grants_or_subscriptions(w:
     )
     assert got.status_code == 200, got.text
     shown = {n["kind"] for n in got.json()["nodes"]}
-    assert shown == {"source", "pipeline", "lake_table", "quality_run"}
+    assert shown == {"source", "pipeline", "lake_table", "quality_run", "library"}
     # The ticket hangs off the run only for who may see it: no dangling edges.
     ids = {n["id"] for n in got.json()["nodes"]}
     assert all(e["source"] in ids and e["target"] in ids for e in got.json()["edges"])
 
 
 def test_an_unmounted_entry_is_its_own_anchor(w: Setup) -> None:
-    from tests.catalog.conftest import published_entry
-
     bare = published_entry(w.org, "xn_officer", name="未挂接数据的目录")
     with w.org.as_("xn_officer").act() as ctx:
         g = lineage.entry_lineage(ctx, bare.id)
@@ -270,6 +344,7 @@ def test_the_api_takes_an_id_or_a_resource_code(w: Setup) -> None:
             EdgeKind.OPENS,
             EdgeKind.GRANTS,
             EdgeKind.DELIVERS,
+            EdgeKind.FEEDS,
         )
     }
     exported = w.client.get(
@@ -290,7 +365,7 @@ def test_the_page_draws_the_graph_and_lists_it(w: Setup) -> None:
         assert 'id="lineage-graph-data"' in html and "/static/js/lineage.js" in html
         assert f'data-node="quality_run:{w.run.id}"' in html
         assert f'data-node="subscription:{w.subscription_id}"' in html
-        assert html.count('data-edge="') == 6
+        assert html.count('data-edge="') == 7
         assert f'href="/api/v1/governance/lineage/{w.entry.id}/openlineage"' in html
         assert f'href="/exchange/lineage/{w.entry.id}"' in html
         # The exchange lineage page links here.
@@ -359,6 +434,7 @@ def test_the_export_is_valid_openlineage_in_time_order(w: Setup) -> None:
     assert f"quality.{w.entry.resource_code}" in jobs
     assert f"delivery.{w.subscription_id}" in jobs
     assert any(j.startswith("pipeline.full.") for j in jobs)
+    assert "baselib.population" in jobs
     with w.org.db.transaction() as s:
         audited = s.scalars(
             select(AuditRecord).where(AuditRecord.action == "governance.lineage.export")
@@ -433,4 +509,31 @@ def test_the_export_shows_only_what_the_actor_may_see(w: Setup) -> None:
         export(w, "cd_clerk")
     # The region operator sees quality and deliveries of its region's provider too.
     jobs = {e["job"]["name"].split(".")[0] for e in export(w, "xn_admin")}
-    assert jobs == {"pipeline", "quality", "delivery"}
+    assert jobs == {"pipeline", "quality", "delivery", "baselib"}
+
+
+def test_a_library_build_in_both_lineages(w: Setup) -> None:
+    """The source entry's lineage feeds the library; the library's entry shows what it was
+    built from; both exports carry the build with its inputs and output."""
+    with w.org.as_("xn_officer").act() as ctx:
+        g = lineage.entry_lineage(ctx, w.library_entry_id)
+    inp = f"lake_table:{w.c.table}"
+    assert edges(g) == {(inp, "feeds", g.anchor)}
+    (node,) = [n for n in g.nodes if n.id == inp]
+    assert node.label == w.entry.name and node.layer == 0
+    assert node.href == f"/governance/lineage/{w.entry.id}"
+    for ref in (w.entry.id, w.library_entry_id):
+        with w.org.as_("operator").act() as ctx:
+            events = [
+                e
+                for e in lineage_export.openlineage_events(ctx, ref)
+                if e["job"]["name"] == "baselib.population"
+            ]
+        assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+        assert {e["run"]["runId"] for e in events} == {w.build_id}
+        end = events[1]
+        check_run_event(end)
+        assert [i["name"] for i in end["inputs"]] == [w.c.table]
+        (out,) = end["outputs"]
+        assert out["name"] == LIBRARY_TABLE
+        assert out["outputFacets"]["outputStatistics"]["rowCount"] == 5

@@ -349,7 +349,7 @@ def library_events(ctx: ActionContext, entry: CatalogEntry) -> list[dict[str, An
             build.finished_at,
             build.status,
             build.id,
-            f"baselib.{build.library_id}",
+            f"baselib.{build.library_code}",
             "BASE_LIBRARY_BUILD",
             inputs,
             [output],
