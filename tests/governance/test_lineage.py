@@ -372,6 +372,10 @@ def test_the_page_draws_the_graph_and_lists_it(w: Setup) -> None:
         other = client.get(f"/exchange/lineage/{w.entry.id}")
         assert f'href="/governance/lineage/{w.entry.id}"' in other.text
         assert client.get("/static/js/lineage.js").status_code == 200
+        # So does the entry's quality page, and the run node leads to the run's page.
+        quality = client.get(f"/quality/entries/{w.entry.id}")
+        assert f'href="/governance/lineage/{w.entry.id}"' in quality.text
+        assert f'href="/quality/runs/{w.run.id}"' in html
 
 
 # -- the OpenLineage export ----------------------------------------------------------------------

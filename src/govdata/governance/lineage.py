@@ -438,7 +438,7 @@ def _quality(ctx: ActionContext, b: _Builder, entry: CatalogEntry, anchor: str) 
             f"{kind_label(NodeKind.QUALITY_RUN, b.locale)} {score}",
             sublabel=local(r.started_at),
             tone="bad" if r.status == "failed" else ("warn" if failed_rules else "ok"),
-            href=f"/quality/entries/{entry.id}",
+            href=f"/quality/runs/{r.id}",
             details={
                 "run_id": r.id,
                 "trigger": r.trigger,
