@@ -64,7 +64,7 @@ def subject_sources(s: Session, subject_id: str) -> list[SubjectSource]:
     )
 
 
-def _ranks(s: Session, subject_id: str) -> dict[str, list[str]]:
+def ranks_of(s: Session, subject_id: str) -> dict[str, list[str]]:
     """field -> source ids in the operator's order."""
     rows = s.execute(
         select(AuthorityRank.field, AuthorityRank.source_id)
@@ -108,7 +108,7 @@ def field_order(session: Session, subject_code: str) -> dict[str, list[SourceRef
     tables = exchange_queries.lake_tables_of(session, [src.entry_id for src in sources])
     fields = [str(f["code"]) for f in subject.fields or []]
     result: dict[str, list[SourceRef]] = {}
-    for fname, (ids, placed) in order_ids(fields, sources, _ranks(session, subject.id)).items():
+    for fname, (ids, placed) in order_ids(fields, sources, ranks_of(session, subject.id)).items():
         refs = []
         for i, sid in enumerate(ids):
             src = by_id[sid]
@@ -131,7 +131,7 @@ def field_order(session: Session, subject_code: str) -> dict[str, list[SourceRef
 def authority_out(s: Session, subject: CrosscheckSubject) -> list[AuthorityOut]:
     sources = subject_sources(s, subject.id)
     fields = [str(f["code"]) for f in subject.fields or []]
-    orders = order_ids(fields, sources, _ranks(s, subject.id))
+    orders = order_ids(fields, sources, ranks_of(s, subject.id))
     return [
         AuthorityOut(field=fname, order=ids, ranked=placed)
         for fname, (ids, placed) in orders.items()

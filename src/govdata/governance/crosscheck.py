@@ -38,7 +38,7 @@ from govdata.governance.crosscheck_schemas import (
     SubjectIn,
     SubjectOut,
     SubjectUpdate,
-    _check_fields,
+    check_fields,
     label,
 )
 from govdata.identity import queries as org
@@ -165,7 +165,7 @@ def update_subject(ctx: ActionContext, ref: str, data: SubjectUpdate) -> Subject
         fields = [SubjectField.model_validate(f) for f in subject.fields or []]
     key_field = data.key_field or subject.key_field
     try:
-        _check_fields(fields, key_field)
+        check_fields(fields, key_field)
     except ValueError as exc:
         raise InvalidInput(
             "字段设置不合法：主题须有关键字段及至少一个比对字段，字段代码不可重复",

@@ -147,7 +147,13 @@ def _snapshot(
     """The sources (with a lake table) and authority order a run compares."""
     sources = authority.subject_sources(s, subject.id)
     tables = exchange_queries.lake_tables_of(s, [src.entry_id for src in sources])
-    usable = [src for src in sources if src.entry_id in tables]
+    # A source that does not map the key (the key field changed since it was added) is
+    # left out, like one whose entry has no lake table.
+    usable = [
+        src
+        for src in sources
+        if src.entry_id in tables and (src.mapping or {}).get(subject.key_field)
+    ]
     if len(usable) < 2:
         raise InvalidInput(
             "至少需要两个已归集到数据湖的来源才能比对",
@@ -170,7 +176,7 @@ def _snapshot(
         for src in usable
     ]
     fields = [str(f["code"]) for f in subject.fields or [] if f["code"] != subject.key_field]
-    ranks = authority._ranks(s, subject.id)
+    ranks = authority.ranks_of(s, subject.id)
     orders = authority.order_ids(fields, usable, ranks)
     return snap, {fname: ids for fname, (ids, _placed) in orders.items()}
 

@@ -75,7 +75,7 @@ class SubjectField(_In):
         return v
 
 
-def _check_fields(fields: list[SubjectField], key_field: str) -> None:
+def check_fields(fields: list[SubjectField], key_field: str) -> None:
     codes = [f.code for f in fields]
     if len(set(codes)) != len(codes):
         raise ValueError("field codes must be unique")
@@ -102,7 +102,7 @@ class SubjectIn(_In):
 
     @model_validator(mode="after")
     def _fields(self) -> SubjectIn:
-        _check_fields(self.fields, self.key_field)
+        check_fields(self.fields, self.key_field)
         return self
 
 
