@@ -17,6 +17,7 @@ from govdata.governance.models import Ticket
 from govdata.governance.schemas import TicketExtend
 from govdata.governance.vocab import TicketSource
 from govdata.sharing import deadlines
+from govdata.sharing.models import Grant
 from govdata.sharing.workdays import Calendar
 from tests.catalog.conftest import org, published_entry, settings
 from tests.governance.test_tickets import _inbox, _report
@@ -112,6 +113,31 @@ def test_rechecked_rule_tickets_close_by_themselves(org: Org) -> None:
     assert t.status == "closed" and t.closed_by_name == "system"
 
 
+def _grants(org: Org, t: Ticket) -> None:
+    """Three grants of 西宁's entry to 海西: active, revoked, expired."""
+    with org.db.transaction() as s:
+        for n, (status, days) in enumerate([("active", 30), ("revoked", 30), ("active", -1)]):
+            s.add(
+                Grant(
+                    code=f"SQ{n}",
+                    application_id=f"app{n}",
+                    entry_id=t.entry_id,
+                    resource_code=t.resource_code,
+                    entry_name=t.entry_name,
+                    provider_department_id=org.dept["xn_stats"],
+                    provider_region_path=t.provider_region_path,
+                    consumer_department_id=org.dept["hx_stats"],
+                    consumer_region_path="630000/632800",
+                    items=["姓名"],
+                    delivery_modes=["api"],
+                    purpose="核验",
+                    scenario="窗口",
+                    expires_at=now() + timedelta(days=days),
+                    status=status,
+                )
+            )
+
+
 def test_accountability_numbers(org: Org) -> None:
     closed_a, closed_b = _report(org, severity=3), _report(org, severity=3)
     late = _report(org, severity=5)
@@ -120,6 +146,7 @@ def test_accountability_numbers(org: Org) -> None:
     _set(org, closed_a, status="closed", created_at=base, closed_at=base + timedelta(hours=24))
     _set(org, closed_b, status="closed", created_at=base, closed_at=base + timedelta(hours=48))
     _set(org, late, due_at=now() - timedelta(hours=1), escalation_level=1)
+    _grants(org, _get(org, late))
     with org.as_("operator").act() as ctx:
         report = accountability.accountability_report(ctx)
     lines = {d.department_code: d for d in report.departments}
@@ -135,6 +162,7 @@ def test_accountability_numbers(org: Org) -> None:
     )
     assert xn.mean_hours_to_fix == 36.0 and xn.mean_days_to_fix == 1.5
     assert xn.tickets_reported == 0 and hx.tickets_reported == 4 and hx.tickets == 0
+    assert (hx.grants_held, xn.grants_held) == (1, 0)  # the revoked and expired ones not
     by = {line.severity: line for line in xn.by_severity}
     assert [line.severity for line in xn.by_severity] == [5, 3]
     assert (by[5].tickets, by[5].open, by[5].overdue, by[5].mean_hours_to_fix) == (2, 2, 1, None)

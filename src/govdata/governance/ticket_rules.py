@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from govdata.catalog.models import CatalogEntry
 from govdata.core.clock import now
 from govdata.core.errors import Conflict
 from govdata.governance import tickets
@@ -76,6 +77,9 @@ def open_from_run(ctx: ActionContext, run: Any, failed: list[tuple[Any, Any]]) -
     if run.trigger == "recheck":
         return
     s = ctx.session
+    # Two runs of the entry at once (two workers on PostgreSQL) must not both open a ticket
+    # for the same rule: the entry's row serialises them (SQLite's write lock already does).
+    s.execute(select(CatalogEntry.id).where(CatalogEntry.id == run.entry_id).with_for_update())
     pending = {
         t.rule_id: t
         for t in s.scalars(
