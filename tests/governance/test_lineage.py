@@ -541,3 +541,25 @@ def test_a_library_build_in_both_lineages(w: Setup) -> None:
         (out,) = end["outputs"]
         assert out["name"] == LIBRARY_TABLE
         assert out["outputFacets"]["outputStatistics"]["rowCount"] == 5
+
+
+def test_a_logical_entry_is_queried_in_place_and_checked_at_the_source(w: Setup) -> None:
+    entry = World(w.org, w.c.source.parent).mounted("logical", name="实时查询的人口信息")
+    add_rule(w.org, entry, kind="not_null", item="姓名")
+    with w.org.as_("xn_officer").act() as ctx:
+        run = quality_runs.run_entry(ctx, entry.id)
+        g = lineage.entry_lineage(ctx, entry.id)
+        events = lineage_export.openlineage_events(ctx, entry.id)
+    assert g.anchor == f"entry:{entry.id}" and g.mode == "logical" and g.lake_table is None
+    (source,) = [n.id for n in g.nodes if n.kind == NodeKind.SOURCE]
+    assert edges(g) == {
+        (source, "queries", g.anchor),
+        (g.anchor, "checks", f"quality_run:{run.id}"),
+    }
+    # No pipeline ran: the export is the quality run, read from the source table itself.
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE"]
+    (data,) = events[1]["inputs"]
+    assert data["namespace"].startswith("sqlite://") and data["name"] == "people"
+    assert data["inputFacets"]["dataQualityMetrics"]["columnMetrics"] == {
+        "name": {"nullCount": 0, "count": 5}
+    }
