@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from govdata.config import Settings
 from govdata.core.db import Database
-from govdata.demo import defects
+from govdata.demo import defect_values as defects
 from govdata.demo.defects import DEFECTS_FILE, PLAN, STALE
 from govdata.demo.people import AS_OF
 from govdata.demo.quality import DemoEntry, _entries

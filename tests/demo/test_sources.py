@@ -231,6 +231,8 @@ def test_the_same_seed_builds_identical_sources(tmp_path: Path) -> None:
     assert _dump(tmp_path / "a") == _dump(tmp_path / "b")
     assert _dump(tmp_path / "a")["police.db"] != _dump(tmp_path / "c")["police.db"]
     assert a["systems"] == b["systems"]
+    defects = [(tmp_path / x / DEFECTS_FILE).read_text() for x in "abc"]
+    assert defects[0] == defects[1] != defects[2]
     assert c["persons"] > 0
 
 
@@ -238,4 +240,7 @@ def test_a_rebuild_replaces_the_previous_files(tmp_path: Path) -> None:
     build_sources(tmp_path, persons=900, seed=1)
     second = build_sources(tmp_path, persons=300, seed=1)
     rows = query(tmp_path / "police.db", "SELECT count(*) FROM persons")[0][0]
-    assert rows == second["persons"] < 900
+    duplicates = json.loads((tmp_path / DEFECTS_FILE).read_text())["duplicates"]
+    twice = [d for d in duplicates if d["system"] == "police"]
+    assert rows == second["persons"] + len(twice) < 900
+    assert second["persons"] >= 300

@@ -8,7 +8,8 @@ exactly ``round(rate × n)`` rows of the ``n`` rows that hold a value in the col
 own seeded from the build seed. It carries the rounding over from batch to batch, so
 the total is exact however the rows fall into batches, and memory stays flat.
 
-Kinds, and the quality rule that finds each:
+Kinds, and the quality rule that finds each (the wrong values are made in
+``defect_values``):
 
 - ``bad_check_digit``, ``legacy_15`` (a 15-digit number of the 1984 scheme),
   ``bad_birth_date`` (an impossible day, e.g. 0230, with a correct check digit):
@@ -43,18 +44,16 @@ resolution and cross-source checks score against it.
 
 from __future__ import annotations
 
-import calendar
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
-from govdata.demo import names
+from govdata.demo.defect_values import STILL_VALID, VALUE_MAKERS, name_variant
 from govdata.demo.people import AS_OF, AS_OF_ORD, Batch, Household, Person, stamp
 from govdata.demo.sources.common import Row, Rows
 from govdata.demo.sources.schema import System
-from govdata.governance import validators
 from govdata.standards.resident_id import compute_check
 
 DEFECTS_FILE = "defects.json"
@@ -160,119 +159,12 @@ STALE: tuple[Stale, ...] = (Stale("civil", "subsistence_allowances", "approved_o
 PROPAGATE = {
     ("hrss", "insured_persons", "resident_id"): ("contributions", "insured_id", "resident_id"),
 }
-# Second enrolments of a duplicate: (scheme column, schemes that get a duplicate, its scheme).
+# Enrolled twice: members of these schemes get a second enrolment in the residents' scheme.
 _EMPLOYEE_SCHEMES = {
     "hrss": ("企业职工基本养老保险", "机关事业单位养老保险"),
     "medins": ("职工基本医疗保险",),
 }
 _RESIDENT_SCHEME = {"hrss": "城乡居民基本养老保险", "medins": "城乡居民基本医疗保险"}
-_NAME_FORMS = names.WeightedPicker(
-    (("homophone", 40), ("stray_space", 25), ("swapped", 20), ("full_width", 15))
-)
-_FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
-_AREA_CODES = ("0971", "0972", "0973", "0974", "0975", "0976", "0977", "0979")
-_IMPOSSIBLE_DAYS = ("0230", "0431", "0631", "0931", "1131", "1301", "1232", "0015")
-
-
-def plan_for(system: str) -> list[Defect]:
-    return [d for d in PLAN if d.system == system]
-
-
-# -- the defective values --------------------------------------------------------------
-
-
-def bad_check_digit(rng: random.Random, number: str) -> str:
-    right = number[17].upper()
-    return number[:17] + rng.choice([c for c in "0123456789X" if c != right])
-
-
-def legacy_15(rng: random.Random, number: str) -> str:
-    """The 1984 scheme's number: no century, no check character."""
-    return number[:6] + number[8:17]
-
-
-def bad_birth_date(rng: random.Random, number: str) -> str:
-    year = int(number[6:10])
-    days = [*_IMPOSSIBLE_DAYS, *(() if calendar.isleap(year) else ("0229",))]
-    first17 = number[:10] + str(rng.choice(days)) + number[14:17]
-    return first17 + compute_check(first17)
-
-
-def _registration_check(digits: str) -> str:
-    """ISO 7064 MOD 11,10: the check digit of a 15-digit business registration number."""
-    p = 10
-    for ch in digits:
-        s = (p + int(ch)) % 10 or 10
-        p = (s * 2) % 11
-    return str((11 - p) % 10)
-
-
-def bad_credit_code(rng: random.Random, code: str) -> str:
-    roll = rng.random()
-    if roll < 0.4:
-        return code[:17] + rng.choice([c for c in validators._CC_ALPHABET if c != code[17]])
-    if roll < 0.7 and "0" in code[8:17]:
-        at = code.index("0", 8)
-        return code[:at] + "O" + code[at + 1 :]
-    body = code[2:8] + f"{int(rng.random() * 100_000_000):08d}"
-    return body + _registration_check(body)
-
-
-def invalid_mobile(rng: random.Random, phone: str) -> str:
-    form = rng.randrange(7)
-    if form == 0:
-        at = rng.randrange(3, 11)
-        return phone[:at] + phone[at + 1 :]
-    if form == 1:
-        return phone + str(rng.randrange(10))
-    if form == 2:
-        return f"{rng.choice(_AREA_CODES)}-{rng.randrange(6_100_000, 8_900_000)}"
-    if form == 3:
-        return phone.translate(_FULL_WIDTH)
-    if form == 4:
-        return f"{phone[:3]} {phone[3:7]} {phone[7:]}"
-    if form == 5:
-        return "+86" + phone
-    return "12" + phone[2:]
-
-
-def name_variant(rng: random.Random, name: str, surnamed: bool) -> tuple[str, str]:
-    """(the name as another office wrote it, the form of the difference)."""
-    forms = [_NAME_FORMS.pick(rng), "homophone", "swapped", "stray_space"]
-    for form in forms:
-        if form == "homophone":
-            other = names.variant(rng, name)
-        elif form == "swapped":
-            given = name[1:] if surnamed else name
-            if surnamed and len(given) == 2 and given[0] != given[1]:
-                other = name[0] + given[::-1]
-            elif not surnamed and len(name) == 4 and name[:2] != name[2:]:
-                other = name[2:] + name[:2]
-            else:
-                continue
-        elif form == "full_width":
-            other = name[0] + "\u3000" + name[1:] if surnamed else name + "\u3000"
-        else:
-            other = name[0] + " " + name[1:] if surnamed and rng.random() < 0.5 else name + " "
-        if other != name:
-            return other, form
-    return name + " ", "stray_space"
-
-
-_VALUE_MAKERS: dict[str, Callable[[random.Random, str], str]] = {
-    "bad_check_digit": bad_check_digit,
-    "legacy_15": legacy_15,
-    "bad_birth_date": bad_birth_date,
-    "bad_credit_code": bad_credit_code,
-    "invalid_mobile": invalid_mobile,
-}
-_STILL_VALID: dict[str, Callable[[object], bool]] = {
-    "bad_check_digit": validators.resident_id,
-    "legacy_15": validators.resident_id,
-    "bad_birth_date": validators.resident_id,
-    "bad_credit_code": validators.credit_code,
-    "invalid_mobile": validators.mobile,
-}
 
 
 # -- applying the plan -----------------------------------------------------------------
@@ -373,7 +265,7 @@ class DefectApplier:
         state.rows += len(chunk)
         if not chunk:
             return
-        state.max_id = max(state.max_id, max(int(str(r[0])) for r in chunk))
+        state.max_id = max(state.max_id, max(_id(r) for r in chunk))
         updated = state.columns["updated_at"]
         state.last_update = max(state.last_update, max(str(r[updated]) for r in chunk))
         for column in state.planned:
@@ -415,8 +307,8 @@ class DefectApplier:
                 continue
             used.add(i)
             tally.applied += 1
-            tally.row_ids.append(int(str(chunk[i][0])))
-            changed[int(str(chunk[i][0]))] = str(chunk[i][col])
+            tally.row_ids.append(_id(chunk[i]))
+            changed[_id(chunk[i])] = str(chunk[i][col])
             want -= 1
         target = PROPAGATE.get((defect.system, defect.table, defect.column))
         if target and changed and defect.kind != "duplicate":
@@ -460,8 +352,8 @@ class DefectApplier:
                 }
             )
         else:
-            new = _VALUE_MAKERS[defect.kind](self.rng, str(value))
-            assert not _STILL_VALID[defect.kind](new), (defect.key, value, new)
+            new = VALUE_MAKERS[defect.kind](self.rng, str(value))
+            assert not STILL_VALID[defect.kind](new), (defect.key, value, new)
             if defect.column == "resident_id" and "insurance_type" in state.columns:
                 # (resident_id, insurance_type) is unique in these systems.
                 key = (new, row[state.columns["insurance_type"]])
@@ -481,7 +373,7 @@ class DefectApplier:
         chunk = rows.get(table, [])
         key = f"{defect.system}.{table}.{column}:{defect.kind}"
         for j, row in enumerate(chunk):
-            new = changed.get(int(str(row[li])))
+            new = changed.get(cast(int, row[li]))
             if new is not None:
                 fixed = list(row)
                 fixed[ci] = new
@@ -659,6 +551,11 @@ class DefectApplier:
             "name_variants": self.variants,
             "duplicates": self.duplicates,
         }
+
+
+def _id(row: Row) -> int:
+    """A row's primary key (``id``, first in every source table)."""
+    return cast(int, row[0])
 
 
 def home_day(home: Household) -> int:
