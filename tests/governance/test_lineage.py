@@ -30,7 +30,7 @@ from govdata.core.errors import NotFound, PermissionDenied
 from govdata.exchange.models import LineageEvent, Mount
 from govdata.governance import lineage, lineage_export, quality_runs
 from govdata.governance.baselib_models import BaseLibrary, LibraryBuild
-from govdata.governance.lineage import EdgeKind, LineageGraph, NodeKind
+from govdata.governance.lineage_schemas import EdgeKind, LineageGraph, NodeKind
 from govdata.governance.models import Ticket
 from govdata.governance.quality_schemas import RunOut
 from govdata.identity import actions as identity_actions

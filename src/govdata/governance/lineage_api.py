@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from govdata.governance import lineage, lineage_export
-from govdata.governance.lineage import LineageGraph
+from govdata.governance.lineage_schemas import LineageGraph
 from govdata.web.deps import CallerDep
 
 router = APIRouter(prefix="/governance/lineage", tags=["governance"])

@@ -12,7 +12,7 @@ from fastapi import Response
 from govdata.catalog.access import entry_scope
 from govdata.catalog.models import CatalogEntry
 from govdata.governance import lineage
-from govdata.governance.lineage import LineageGraph, NodeKind, kind_label
+from govdata.governance.lineage_schemas import LineageGraph, NodeKind, kind_label
 from govdata.security.permissions import Perm
 from govdata.web.portal import PortalRouter, UserPage
 
