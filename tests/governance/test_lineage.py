@@ -514,6 +514,10 @@ def test_the_export_shows_only_what_the_actor_may_see(w: Setup) -> None:
     # The region operator sees quality and deliveries of its region's provider too.
     jobs = {e["job"]["name"].split(".")[0] for e in export(w, "xn_admin")}
     assert jobs == {"pipeline", "quality", "delivery", "baselib"}
+    # A department user (quality.read, no exchange.read) gets no pipeline events: they name
+    # the source system's host and database, which the exchange pages keep from it.
+    jobs = {e["job"]["name"].split(".")[0] for e in export(w, "xn_clerk")}
+    assert jobs == {"quality", "delivery", "baselib"}
 
 
 def test_a_library_build_in_both_lineages(w: Setup) -> None:
@@ -563,3 +567,7 @@ def test_a_logical_entry_is_queried_in_place_and_checked_at_the_source(w: Setup)
     assert data["inputFacets"]["dataQualityMetrics"]["columnMetrics"] == {
         "name": {"nullCount": 0, "count": 5}
     }
+    # Without exchange.read the source is named by its id, not by its path or host.
+    with w.org.as_("xn_clerk").act() as ctx:
+        (data,) = lineage_export.openlineage_events(ctx, entry.id)[1]["inputs"]
+    assert data["namespace"].startswith("govdata://sources/") and data["name"] == "people"

@@ -4,7 +4,8 @@ every other OpenLineage consumer.
 The export is a list of events in time order:
 
 - **collection**: the events the entry's pipelines stored when they ran (``lineage_events``:
-  source → lake table, and return flows lake table → department database), as stored;
+  source → lake table, and return flows lake table → department database), as stored, for
+  who holds ``exchange.read`` over the entry (as on the exchange lineage page);
 - **quality runs**: a START and a COMPLETE (or FAIL) event per run, job ``quality.<resource
   code>`` in namespace ``govdata``; the input is the lake table (or, for a logically accessed
   mount, the source table) with two input facets: ``dataQualityMetrics``
@@ -169,9 +170,17 @@ def _data_of(ctx: ActionContext, run: QualityRun, mount: Mount | None) -> tuple[
         return lake_dataset_namespace(ctx), run.lake_table
     if mount is not None:
         src = source_facts(ctx.session, mount.source_id)
-        if src is not None:
+        if src is not None and sees_sources(ctx, run.department_id, run.region_path):
             return source_dataset(src.kind, src.config, mount.target)
+        return f"govdata://sources/{mount.source_id}", mount.target
     return "govdata", f"entry.{run.resource_code}"
+
+
+def sees_sources(ctx: ActionContext, department_id: str, region_path: str) -> bool:
+    """Whether the actor may see where the entry's data is collected from (hosts, databases,
+    the pipelines' own events): ``exchange.read`` over the provider department, as the
+    exchange lineage page asks."""
+    return ctx.actor.can(Perm.EXCHANGE_READ, Scope(region_path, department_id))
 
 
 def quality_facets(
@@ -362,6 +371,9 @@ def library_events(ctx: ActionContext, entry: CatalogEntry) -> list[dict[str, An
 
 
 def stored_events(ctx: ActionContext, entry: CatalogEntry) -> list[dict[str, Any]]:
+    """The events the entry's pipelines stored, for who holds ``exchange.read`` over it."""
+    if not sees_sources(ctx, entry.provider_department_id, entry.region_path):
+        return []
     rows = ctx.session.scalars(
         select(LineageEvent)
         .where(LineageEvent.entry_id == entry.id)
@@ -378,7 +390,8 @@ def openlineage_events(ctx: ActionContext, entry_ref: str) -> list[dict[str, Any
     and subscription deliveries.
 
     Same permission as the graph (``quality.read`` or ``exchange.read`` over the provider
-    department); quality events need ``quality.read`` and deliveries ``sharing.read`` over
+    department); the pipelines' events (which name source hosts and databases) need
+    ``exchange.read``, quality events ``quality.read`` and deliveries ``sharing.read`` over
     a side of their grant. The export is audited.
     """
     entry = load_entry(ctx, entry_ref)
