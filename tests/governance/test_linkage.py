@@ -101,7 +101,9 @@ def test_precision_and_recall_against_the_truth(built: linkage.Outcome) -> None:
         for c in built.model["comparisons"]
         for lv in c["comparison_levels"]
     }
-    trained = [k for k in levels if k[1] == "exact"] + [("resident_id", "one typo (checksum fails)")]
+    trained = [k for k in levels if k[1] == "exact"] + [
+        ("resident_id", "one typo (checksum fails)")
+    ]
     for key in trained:
         assert levels[key].get("m_probability") is not None, key
         assert levels[key].get("u_probability") is not None, key
@@ -444,7 +446,9 @@ def test_bad_specs_are_refused() -> None:
             linkage.LibrarySpec(
                 subject=linkage.POPULATION,
                 sources=[
-                    linkage.LinkSource(id="A", data=table, columns={"resident_id": "nope"}, key=["k"])
+                    linkage.LinkSource(
+                        id="A", data=table, columns={"resident_id": "nope"}, key=["k"]
+                    )
                 ],
             )
         )

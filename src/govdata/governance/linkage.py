@@ -148,6 +148,34 @@ ID, CREDIT, NAME, GENDER, DATE, ADDRESS, PHONE, TEXT = (
 )
 
 
+# Starting m and u per comparison level (kind, level label): what the model learnt on the
+# generated population (baselib_synth, 60,000 records). Training replaces them; a library
+# too small to train on (fewer than MIN_TRAIN_RECORDS records) keeps them.
+PRIORS: dict[tuple[str, str], tuple[float, float]] = {
+    ("id", "exact"): (0.95, 3e-5),
+    ("id", "one typo (checksum fails)"): (0.048, 1e-6),
+    ("id", "else"): (0.002, 0.99997),
+    ("name", "exact"): (0.97, 1.2e-4),
+    ("name", "one character differs"): (0.025, 0.0024),
+    ("name", "jaro-winkler ≥ 0.8"): (0.002, 1.4e-4),
+    ("name", "else"): (0.003, 0.9973),
+    ("gender", "exact"): (0.99, 0.5),
+    ("gender", "else"): (0.01, 0.5),
+    ("date", "exact"): (0.982, 6e-5),
+    ("date", "day and month swapped"): (0.0075, 1.1e-5),
+    ("date", "one digit off"): (0.008, 0.001),
+    ("date", "same year and month"): (0.0013, 0.0007),
+    ("date", "else"): (0.0012, 0.99823),
+    ("address", "exact"): (0.31, 5.3e-5),
+    ("address", "jaro-winkler ≥ 0.92"): (0.05, 0.006),
+    ("address", "character jaccard ≥ 0.7"): (0.09, 0.0007),
+    ("address", "else"): (0.55, 0.99325),
+    ("phone", "exact"): (0.72, 2.5e-5),
+    ("phone", "else"): (0.28, 0.999975),
+}
+MIN_TRAIN_RECORDS = 1000
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
@@ -506,6 +534,8 @@ def load_records(con: duckdb.DuckDBPyConnection, spec: LibrarySpec) -> int:
         con.register("source_rows", reader)
         keys = ", ".join(f"CAST({_quote(k)} AS VARCHAR)" for k in source.key)
         key = _x(f"concat_ws('|', {keys})").sql(dialect=D)
+        # A record without its key cannot be referred to: it is left out.
+        present = " AND ".join(f"{_quote(k)} IS NOT NULL" for k in source.key)
         values = []
         for f in subject.fields:
             column = source.columns.get(f.name)
@@ -516,7 +546,8 @@ def load_records(con: duckdb.DuckDBPyConnection, spec: LibrarySpec) -> int:
                     _x(_display(f, _quote(column), schema.field(column).type)).sql(dialect=D)
                 )
         con.execute(
-            f"INSERT INTO raw_records SELECT {int(no)}, {key}, {', '.join(values)} FROM source_rows"  # noqa: S608
+            f"INSERT INTO raw_records SELECT {int(no)}, {key}, {', '.join(values)} "  # noqa: S608
+            f"FROM source_rows WHERE {present}"
         )
         con.unregister("source_rows")
     fields = ", ".join(
@@ -619,6 +650,11 @@ def _comparison(f: FieldSpec) -> dict[str, Any] | None:
         levels.append(_level(f"jaro_winkler_similarity({lc}, {rc}) >= 0.92", "jaro-winkler ≥ 0.92"))
         levels.append(_level(f"jaccard({lc}, {rc}) >= 0.7", "character jaccard ≥ 0.7"))
     levels.append(_else())
+    family = "id" if f.kind in (ID, CREDIT) else f.kind
+    for level in levels:
+        prior = PRIORS.get((family, level["label_for_charts"]))
+        if prior is not None:
+            level["m_probability"], level["u_probability"] = prior
     return {"output_column_name": f.name, "comparison_levels": levels}
 
 
@@ -662,12 +698,23 @@ def _linker(con: duckdb.DuckDBPyConnection, subject: Subject, model: dict[str, A
     return Linker(frame, model, log_level=None), db_api
 
 
-def train(linker: Any, spec: LibrarySpec) -> dict[str, Any]:
-    """λ, u and m of the model; returns the trained model as a settings dict."""
+def train(linker: Any, spec: LibrarySpec, *, full: bool = True) -> dict[str, Any]:
+    """λ, u and m of the model; returns the trained model as a settings dict.
+
+    Not ``full`` (too few records for sampled u values and EM to mean anything): λ only,
+    m and u stay at their priors.
+    """
     subject = spec.subject
     linker.training.estimate_probability_two_random_records_match(
         [subject.deterministic], recall=0.8
     )
+    settings_obj = linker._settings_obj
+    if not settings_obj._probability_two_random_records_match:
+        # No pair passes the deterministic rule (a source without duplicates): λ cannot be
+        # 0 (its log is taken), so one match in a million pairs.
+        settings_obj._probability_two_random_records_match = 1e-6
+    if not full:
+        return dict(linker.misc.save_model_to_json())
     linker.training.estimate_u_using_random_sampling(max_pairs=spec.u_pairs, seed=spec.seed)
     from splink.internals.exceptions import EMTrainingException
 
@@ -755,8 +802,9 @@ def link(
         linker, _db_api = _linker(con, subject, model)
         if previous is None:
             report(0.1, "training the model")
-            model = train(linker, spec)
+            model = train(linker, spec, full=total >= MIN_TRAIN_RECORDS)
             timings["train"] = time.perf_counter() - t1
+            stats["trained"] = total >= MIN_TRAIN_RECORDS
         t2 = time.perf_counter()
         report(0.4, "scoring candidate pairs")
         predictions = linker.inference.predict(
