@@ -550,6 +550,10 @@ def test_objection_from_a_grant_is_answered_and_closed(client: TestClient, world
     assert answered.status_code == 303
     page = client.get(url).text
     assert "有异议" in page and "经核对户籍底册，数据无误" in page
+    # The rest of the rectification workflow lives on the ticket's own page.
+    ticket_id = url.rsplit("/", 1)[-1]
+    assert f'href="/governance/tickets/{ticket_id}"' in page
+    assert "年龄有误" in client.get(f"/governance/tickets/{ticket_id}").text
 
     token = as_user(client, "civofficer")
     closed = post(client, f"{url}/close", [("csrf_token", token), ("note", "已核实")])
