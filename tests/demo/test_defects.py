@@ -195,7 +195,13 @@ def test_every_defective_value_fails_its_validator() -> None:
         assert not validators.credit_code(defects.bad_credit_code(rng, valid_code))
         assert not validators.mobile(defects.invalid_mobile(rng, "13912345678"))
     assert defects.legacy_15(rng, valid_id) == "630102900101123"
-    assert defects.name_variant(rng, "扎西才让", surnamed=False)[0] != "扎西才让"
+    for name, surnamed in (("扎西才让", False), ("德吉", False), ("王小明", True), ("张伟", True)):
+        for _ in range(20):
+            variant = defects.name_variant(rng, name, surnamed)
+            assert variant is not None and variant[0] != name
+            # Never padded at the ends: a comparison that trims would miss it.
+            assert variant[0] == variant[0].strip(" \u3000")
+    assert defects.name_variant(rng, "佳", surnamed=False) is None
 
 
 # -- the demo built end to end: the quality runs after collection --------------------------
@@ -266,7 +272,14 @@ def test_the_first_runs_fail_only_where_defects_were_planned(sqlite_demo: Demo) 
             ).all()
         }
         cross = session.scalars(select(QualityRule).where(QualityRule.kind == "cross_source")).all()
-    assert failing == expected
+    # Besides: people who moved away are 转出 / 停保 in the insurance systems, a status
+    # outside the data element's value domain (a drift of the sources, not a planned defect).
+    natural = {
+        (e.resource_code, "allowed", e.items["status"])
+        for e in entries
+        if (e.system, e.table) in (("hrss", "insured_persons"), ("medins", "enrolments"))
+    }
+    assert expected <= failing <= expected | natural
     # The comparisons with the register wait for its change-data-capture stream.
     assert len(cross) == sum(1 for p in PLAN if p.kind == "name_variant")
 

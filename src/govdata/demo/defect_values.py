@@ -79,9 +79,22 @@ def invalid_mobile(rng: random.Random, phone: str) -> str:
     return "12" + phone[2:]
 
 
-def name_variant(rng: random.Random, name: str, surnamed: bool) -> tuple[str, str]:
-    """(the name as another office wrote it, the form of the difference)."""
+def _split_at(name: str, surnamed: bool) -> int:
+    """Where a space falls inside a name: after the surname, or between name elements."""
+    if surnamed:
+        return 1
+    return 2 if len(name) >= 4 else max(len(name) // 2, 1)
+
+
+def name_variant(rng: random.Random, name: str, surnamed: bool) -> tuple[str, str] | None:
+    """(the name as another office wrote it, the form of the difference), or None for a
+    one-character name no other character is written for.
+
+    Spaces go inside the name (``张 伟``, ``扎西　才让``), never at its ends: comparisons
+    trim the ends, and a padded name is the same name.
+    """
     forms = [_NAME_FORMS.pick(rng), "homophone", "swapped", "stray_space"]
+    at = _split_at(name, surnamed)
     for form in forms:
         if form == "homophone":
             other = names.variant(rng, name)
@@ -93,13 +106,14 @@ def name_variant(rng: random.Random, name: str, surnamed: bool) -> tuple[str, st
                 other = name[2:] + name[:2]
             else:
                 continue
-        elif form == "full_width":
-            other = name[0] + "\u3000" + name[1:] if surnamed else name + "\u3000"
+        elif len(name) < 2:
+            continue
         else:
-            other = name[0] + " " + name[1:] if surnamed and rng.random() < 0.5 else name + " "
+            space = "\u3000" if form == "full_width" else " "
+            other = name[:at] + space + name[at:]
         if other != name:
             return other, form
-    return name + " ", "stray_space"
+    return None
 
 
 VALUE_MAKERS: dict[str, Callable[[random.Random, str], str]] = {

@@ -336,8 +336,10 @@ class DefectApplier:
         elif defect.kind == "name_variant":
             person = self._person(batch, row[state.columns[str(defect.person_column)]])
             assert person is not None
-            surnamed = person.ethnicity not in ("藏", "蒙古")
-            row[col], form = name_variant(self.rng, str(value), surnamed)
+            variant = name_variant(self.rng, str(value), _surnamed(person))
+            if variant is None:
+                return False
+            row[col], form = variant
             self.variants.append(
                 {
                     "system": defect.system,
@@ -394,11 +396,8 @@ class DefectApplier:
             if home.number == original["household_no"]:
                 return False
             number = self._second_id(home, person)
-            name, form = (
-                name_variant(rng, person.name, person.ethnicity not in ("藏", "蒙古"))
-                if rng.random() < 0.5
-                else (person.name, "same")
-            )
+            variant = name_variant(rng, person.name, _surnamed(person))
+            name, form = variant if variant and rng.random() < 0.5 else (person.name, "same")
             registered = stamp(rng, max(home_day(home), person.birth.toordinal() + 1))
             copy.update(
                 resident_id=number,
@@ -551,6 +550,11 @@ class DefectApplier:
             "name_variants": self.variants,
             "duplicates": self.duplicates,
         }
+
+
+def _surnamed(person: Person) -> bool:
+    """Tibetans and most Mongols carry no surname (see ``names``)."""
+    return person.ethnicity not in ("藏", "蒙古")
 
 
 def _id(row: Row) -> int:

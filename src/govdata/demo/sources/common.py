@@ -16,6 +16,9 @@ rules, rectification) has to find:
   staff, because employees pick employers regardless of registration status.
 - Rows whose ``updated_at`` in another system predates the police change: each
   system stamps its own times.
+- People who moved away (迁出) are 转出 in social insurance and 停保 in medical
+  insurance: statuses outside the data element's value domain, so an allowed-values
+  rule finds them.
 
 Errors at exactly known rates — names written differently from the register, mistyped
 IDs, credit codes and phones, missing values, duplicates inside a system, a stale
