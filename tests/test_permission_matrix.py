@@ -40,6 +40,7 @@ from govdata.security.permissions import PRIVILEGED_ROLES, Role
 from govdata.standards import uscc
 from tests import (
     matrix_alerts,
+    matrix_baselib,
     matrix_classification,
     matrix_crosscheck,
     matrix_exchange,
@@ -175,6 +176,7 @@ EXTENSIONS += (matrix_quality,)
 EXTENSIONS += (matrix_crosscheck,)
 EXTENSIONS += (matrix_tickets,)
 EXTENSIONS += (matrix_lineage,)
+EXTENSIONS += (matrix_baselib,)
 for _ext in EXTENSIONS:
     EXPECTED.update(_ext.EXPECTED)
     QUERY.update(_ext.QUERY)
