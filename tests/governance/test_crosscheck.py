@@ -527,3 +527,34 @@ def test_subjects_sources_and_field_order(org: Org, tmp_path: Path) -> None:
     actions = {r["action"] for r in audit_rows(org.db, "governance.authority.set")}
     assert actions == {"governance.authority.set"}
     assert audit_rows(org.db, "governance.subject.create")[0]["details"]["code"] == "vehicle"
+
+
+def test_a_source_that_does_not_map_a_field_is_left_out_of_its_figures() -> None:
+    a = pa.table({"k": ["1", "2", "3"], "name": ["甲", "乙", "丙"], "g": ["1", "2", "1"]})
+    b = pa.table({"k": ["1", "2", "4"], "name": ["甲", "乙乙", "丁"], "g": ["男", "女", "男"]})
+    c = pa.table({"k": ["1", "2", "3"], "g": ["M", "M", None]})
+    result = compare(
+        [
+            SourceInput("a", lambda: a.to_reader(), "k", {"name": "name", "gender": "g"}),
+            SourceInput("b", lambda: b.to_reader(), "k", {"name": "name", "gender": "g"}),
+            SourceInput("c", lambda: c.to_reader(), "k", {"gender": "g"}),
+        ],
+        {"name": FieldKind.NAME, "gender": FieldKind.GENDER},
+        FieldKind.ID,
+        {"gender": ["c"]},
+    )
+    figures = {(x.field, x.source_a, x.source_b): (x.compared, x.agreed) for x in result.agreements}
+    assert figures == {
+        ("gender", None, None): (2, 1),  # key 3: c holds no value
+        ("name", None, None): (2, 1),
+        ("gender", "a", "b"): (2, 2),
+        ("gender", "a", "c"): (2, 1),
+        ("gender", "b", "c"): (2, 1),
+        ("name", "a", "b"): (2, 1),
+    }
+    assert (result.key_count, result.shared_keys) == (4, 3)
+    conflicts = {(x.key, x.field): (x.values, x.winner) for x in result.conflicts}
+    assert conflicts == {
+        ("2", "gender"): ({"a": "2", "b": "女", "c": "M"}, "c"),
+        ("2", "name"): ({"a": "乙", "b": "乙乙"}, "a"),
+    }

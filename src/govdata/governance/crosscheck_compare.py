@@ -2,9 +2,9 @@
 
 Each source is a ``RecordBatchReader`` (``Lake.scan`` gives one), read once: DuckDB keeps one
 row per normalised key (a source holding a key twice keeps one of its rows, and the number
-of such keys is reported), with every mapped field normalised by its kind. The sources are
-then laid out long — (key, source, field, normalised value, value as stored) — and every
-figure is an aggregate over that relation:
+of such keys is reported), with every mapped field normalised by its kind and as stored. The
+sources are then set side by side — one row per key, a full outer join on the key — and
+every figure is an aggregate of one pass over that relation:
 
 - per field, over all sources: *compared* = keys that at least two sources hold a value
   for; *agreed* = those whose values are all equal once normalised;
@@ -13,7 +13,7 @@ figure is an aggregate over that relation:
   source's value as stored and the source the authority order makes win (the first source
   in the order that holds a value). Their count is exact; the list is capped.
 
-Normalisation per field kind (``normalise_sql``): full-width characters become half-width,
+Normalisation per field kind (``normalise``): full-width characters become half-width,
 runs of white space one space (names, identifiers and addresses: none), letters upper case;
 dates in ``YYYY-MM-DD``, ``YYYYMMDD``, ``YYYY/M/D``, ``YYYY.MM.DD`` or ``YYYY年M月D日``
 (or typed as dates or timestamps) become ``YYYY-MM-DD``; gender codes ``1``/``男``/``M``
@@ -36,6 +36,7 @@ from govdata.governance.crosscheck_schemas import FieldKind
 # Full-width ASCII (U+FF01..U+FF5E), the ideographic space and the no-break space.
 _WIDE = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000\u00a0"
 _NARROW = "".join(chr(c) for c in range(0x21, 0x7F)) + "  "
+_WIDE_CLASS = "'[\uff01-\uff5e\u3000\u00a0]'"  # the same characters, as a regex
 DEFAULT_CAP = 10_000
 
 
@@ -91,13 +92,6 @@ def normalise(kind: FieldKind | str, column: str) -> exp.Expr:
     return exp.func(_KIND_MACRO[FieldKind(kind)], _col(column))
 
 
-def _union(selects: list[exp.Select]) -> exp.Query:
-    query: exp.Query = selects[0]
-    for sel in selects[1:]:
-        query = exp.union(query, sel, distinct=False)
-    return query
-
-
 @dataclass(frozen=True)
 class SourceInput:
     id: str
@@ -138,6 +132,64 @@ class Comparison:
 Progress = Callable[[int, int, str], None]
 
 
+def _count_if(cond: exp.Expr) -> exp.Expr:
+    return exp.Filter(this=exp.func("count", exp.Star()), expression=exp.Where(this=cond))
+
+
+def _fn(name: str, *args: exp.Expr) -> exp.Expr:
+    """A DuckDB function by its own name (not one SQLGlot would rename)."""
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _as_int(cond: exp.Expr) -> exp.Expr:
+    return exp.Coalesce(
+        this=exp.cast(cond, exp.DataType.build("INTEGER")), expressions=[exp.Literal.number(0)]
+    )
+
+
+def _sum(terms: list[exp.Expr]) -> exp.Expr:
+    total = terms[0]
+    for term in terms[1:]:
+        total = exp.Add(this=total, expression=term)
+    return exp.paren(total)
+
+
+def _n(i: int, fname: str) -> exp.Column:
+    return _col("n" + str(int(i)) + "_" + fname)
+
+
+def _r(i: int, fname: str) -> exp.Column:
+    return _col("r" + str(int(i)) + "_" + fname)
+
+
+def _p(i: int) -> exp.Column:
+    return _col("p" + str(int(i)))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sources: Sequence[SourceInput]
+    fields: list[str]  # compared fields, in order
+    holders: dict[str, list[int]]  # field -> indexes of the sources mapping it
+    order: dict[str, list[int]]  # field -> holders in authority order
+
+
+def _plan(
+    sources: Sequence[SourceInput],
+    kinds: dict[str, FieldKind | str],
+    authority: dict[str, list[str]],
+) -> _Plan:
+    index = {src.id: i for i, src in enumerate(sources)}
+    holders = {
+        fname: [i for i, src in enumerate(sources) if src.columns.get(fname)] for fname in kinds
+    }
+    order = {}
+    for fname, held in holders.items():
+        placed = [index[sid] for sid in authority.get(fname, []) if index.get(sid) in held]
+        order[fname] = [*placed, *(i for i in held if i not in placed)]
+    return _Plan(sources, [f for f in kinds if holders[f]], holders, order)
+
+
 def compare(
     sources: Sequence[SourceInput],
     kinds: dict[str, FieldKind | str],
@@ -153,60 +205,31 @@ def compare(
     source holding a value but missing from the order comes after those listed.
     """
     out = Comparison()
+    plan = _plan(sources, kinds, authority)
     steps = len(sources) + 2
     con = duckdb.connect(":memory:")
     try:
-        con.execute("CREATE MACRO gd_narrow(x) AS " + _narrow().sql(dialect="duckdb"))
+        # translate() is slow: only values holding a full-width character go through it.
+        con.execute(
+            "CREATE MACRO gd_narrow(x) AS CASE WHEN regexp_matches(CAST(x AS VARCHAR), "
+            + _WIDE_CLASS
+            + ") THEN "
+            + _narrow().sql(dialect="duckdb")
+            + " ELSE CAST(x AS VARCHAR) END"
+        )
         con.execute(_MACROS)
-        long: list[exp.Select] = []
         for i, src in enumerate(sources):
             if progress:
                 progress(i, steps, src.id)
-            fields = [f for f, c in src.columns.items() if f in kinds and c]
-            _load(con, i, src, fields, kinds, key_kind, out)
-            for fname in fields:
-                long.append(
-                    exp.select(
-                        exp.column("k"),
-                        exp.alias_(exp.Literal.number(i), "src"),
-                        exp.alias_(exp.Literal.string(fname), "field"),
-                        exp.alias_(_col("n_" + fname), "v"),
-                        exp.alias_(_col("r_" + fname), "raw"),
-                    ).from_(exp.to_table(_ident("s" + str(i))))
-                )
+            _load(
+                con, i, src, [f for f in plan.fields if i in plan.holders[f]], kinds, key_kind, out
+            )
         if progress:
             progress(len(sources), steps, "compare")
         if sources:
-            keys = _union(
-                [
-                    exp.select("k").from_(exp.to_table(_ident("s" + str(i))))
-                    for i in range(len(sources))
-                ]
-            )
-            counts = (
-                exp.select(
-                    exp.func("count", exp.Star()),
-                    exp.Filter(
-                        this=exp.func("count", exp.Star()),
-                        expression=exp.Where(this=exp.column("n") >= 2),
-                    ),
-                )
-                .from_(
-                    exp.select("k", exp.alias_(exp.func("count", exp.Star()), "n"))
-                    .from_(keys.subquery("keys"))
-                    .group_by("k")
-                    .subquery("per_key")
-                )
-                .sql(dialect="duckdb")
-            )
-            row = con.execute(counts).fetchone()
-            assert row is not None
-            out.key_count, out.shared_keys = int(row[0]), int(row[1])
-        if long:
-            con.execute("CREATE TEMP TABLE long AS " + _union(long).sql(dialect="duckdb"))
-            _rank_table(con, sources, authority, list(kinds))
-            _agreements(con, sources, out)
-            _conflicts(con, sources, cap, out)
+            _wide(con, len(sources))
+            _agreements(con, plan, out)
+            _conflicts(con, plan, cap, out)
         if progress:
             progress(steps - 1, steps, "conflicts")
     finally:
@@ -223,23 +246,29 @@ def _load(
     key_kind: FieldKind | str,
     out: Comparison,
 ) -> None:
-    """One row per normalised key of the source, as table ``s<i>``: ``k``, and per field
-    ``n_<field>`` (normalised) and ``r_<field>`` (as stored, as text)."""
+    """One row per normalised key of the source, as table ``s<i>``: ``k``, ``p<i>`` (true:
+    the source holds the key), and per field ``n<i>_<field>`` (normalised) and
+    ``r<i>_<field>`` (as stored, as text)."""
     reader = src.reader()
-    relation = "src" + str(i)
+    relation = "src" + str(int(i))
     con.register(relation, reader)
-    cols: list[exp.Expr] = [exp.alias_(normalise(key_kind, src.key_column), "k")]
+    cols: list[exp.Expr] = [
+        exp.alias_(normalise(key_kind, src.key_column), "k"),
+        exp.alias_(exp.true(), "p" + str(int(i)), quoted=True),
+    ]
     for fname in fields:
         column = src.columns[fname]
-        cols.append(exp.alias_(normalise(kinds[fname], column), "n_" + fname, quoted=True))
+        cols.append(exp.alias_(normalise(kinds[fname], column), _n(i, fname).name, quoted=True))
         cols.append(
             exp.alias_(
-                exp.cast(_col(column), exp.DataType.build("VARCHAR")), "r_" + fname, quoted=True
+                exp.cast(_col(column), exp.DataType.build("VARCHAR")),
+                _r(i, fname).name,
+                quoted=True,
             )
         )
     select = exp.select(*cols).from_(exp.to_table(_ident(relation)))
-    raw = _ident("raw" + str(i))
-    table = _ident("s" + str(i))
+    raw = _ident("raw" + str(int(i)))
+    table = _ident("s" + str(int(i)))
     con.execute("CREATE TEMP TABLE " + raw + " AS " + select.sql(dialect="duckdb"))
     con.unregister(relation)
     # raw and table are quoted identifiers (sqlident); nothing else is pasted in.
@@ -255,69 +284,95 @@ def _load(
     con.execute("DROP TABLE " + raw)
 
 
-def _rank_table(
-    con: duckdb.DuckDBPyConnection,
-    sources: Sequence[SourceInput],
-    authority: dict[str, list[str]],
-    fields: list[str],
-) -> None:
-    index = {s.id: i for i, s in enumerate(sources)}
-    rows: list[tuple[str, int, int]] = []
-    for fname in fields:
-        order = [index[sid] for sid in authority.get(fname, []) if sid in index]
-        rest = [i for i in range(len(sources)) if i not in order]
-        rows.extend((fname, i, rank) for rank, i in enumerate([*order, *rest]))
-    con.execute("CREATE TEMP TABLE ranks (field VARCHAR, src INTEGER, rank INTEGER)")
-    if rows:
-        con.executemany("INSERT INTO ranks VALUES (?, ?, ?)", rows)
-
-
-def _agreements(
-    con: duckdb.DuckDBPyConnection, sources: Sequence[SourceInput], out: Comparison
-) -> None:
-    overall = con.execute(
-        "SELECT field, count(*) FILTER (WHERE n >= 2), count(*) FILTER (WHERE n >= 2 AND d = 1)"
-        " FROM (SELECT field, k, count(v) AS n, count(DISTINCT v) AS d FROM long"
-        " GROUP BY field, k) GROUP BY field ORDER BY field"
-    ).fetchall()
-    for fname, compared, agreed in overall:
-        out.agreements.append(FieldAgreement(fname, None, None, int(compared), int(agreed)))
-        out.conflict_count += int(compared) - int(agreed)
-    pairs = con.execute(
-        "SELECT a.field, a.src, b.src, count(*), count(*) FILTER (WHERE a.v = b.v)"
-        " FROM long a JOIN long b ON a.k = b.k AND a.field = b.field AND a.src < b.src"
-        " WHERE a.v IS NOT NULL AND b.v IS NOT NULL"
-        " GROUP BY a.field, a.src, b.src ORDER BY 1, 2, 3"
-    ).fetchall()
-    for fname, a, b, compared, agreed in pairs:
-        out.agreements.append(
-            FieldAgreement(fname, sources[a].id, sources[b].id, int(compared), int(agreed))
+def _wide(con: duckdb.DuckDBPyConnection, n: int) -> None:
+    """``w``: every source side by side, one row per key held by any of them."""
+    query = exp.select("*").from_(exp.to_table(_ident("s0")))
+    for i in range(1, n):
+        query = query.join(
+            exp.to_table(_ident("s" + str(int(i)))), using=["k"], join_type="FULL OUTER"
         )
+    con.execute("CREATE TEMP TABLE w AS " + query.sql(dialect="duckdb"))
 
 
-def _conflicts(
-    con: duckdb.DuckDBPyConnection, sources: Sequence[SourceInput], cap: int, out: Comparison
-) -> None:
-    if cap <= 0:
+def _values(plan: _Plan, fname: str) -> exp.Expr:
+    return _fn("list_value", *(_n(i, fname) for i in plan.holders[fname]))
+
+
+def _agreements(con: duckdb.DuckDBPyConnection, plan: _Plan, out: Comparison) -> None:
+    """Every figure in one pass over ``w``."""
+    n = len(plan.sources)
+    held = _sum([_as_int(_p(i)) for i in range(n)])
+    columns: list[exp.Expr] = [exp.func("count", exp.Star()), _count_if(held >= 2)]
+    # (field, a, b) of each pair of count columns after the first two; a and b None: all.
+    layout: list[tuple[str, int | None, int | None]] = []
+    for fname in plan.fields:
+        holders = plan.holders[fname]
+        present = _sum([_as_int(_n(i, fname).is_(exp.null()).not_()) for i in holders])
+        distinct = _fn("len", _fn("list_distinct", _values(plan, fname)))
+        columns += [_count_if(present >= 2), _count_if((present >= 2) & distinct.eq(1))]
+        layout.append((fname, None, None))
+        for x, a in enumerate(holders):
+            for b in holders[x + 1 :]:
+                both = _n(a, fname).is_(exp.null()).not_() & _n(b, fname).is_(exp.null()).not_()
+                columns += [_count_if(both), _count_if(_n(a, fname).eq(_n(b, fname)))]
+                layout.append((fname, a, b))
+    row = con.execute(exp.select(*columns).from_("w").sql(dialect="duckdb")).fetchone()
+    assert row is not None
+    out.key_count, out.shared_keys = int(row[0]), int(row[1])
+    for at, (fname, first, second) in enumerate(layout):
+        compared, agreed = int(row[2 + 2 * at]), int(row[3 + 2 * at])
+        if first is None or second is None:
+            out.agreements.append(FieldAgreement(fname, None, None, compared, agreed))
+            out.conflict_count += compared - agreed
+        else:
+            ids = plan.sources[first].id, plan.sources[second].id
+            out.agreements.append(FieldAgreement(fname, ids[0], ids[1], compared, agreed))
+    out.agreements.sort(key=lambda x: (x.source_a is not None, x.field))
+
+
+def _conflicts(con: duckdb.DuckDBPyConnection, plan: _Plan, cap: int, out: Comparison) -> None:
+    """The first ``cap`` conflicts by field and key, with each holder's value as stored and
+    the winner: the first source in the field's authority order that holds a value."""
+    if cap <= 0 or not plan.fields:
         return
+    selects: list[exp.Select] = []
+    for fname in plan.fields:
+        holders = plan.holders[fname]
+        winner = exp.Case()
+        for i in plan.order[fname]:
+            winner = winner.when(_n(i, fname).is_(exp.null()).not_(), exp.Literal.number(i))
+        selects.append(
+            exp.select(
+                exp.alias_(exp.Literal.string(fname), "field"),
+                exp.column("k"),
+                exp.alias_(_fn("list_value", *(_p(i) for i in holders)), "held"),
+                exp.alias_(_fn("list_value", *(_r(i, fname) for i in holders)), "raws"),
+                exp.alias_(winner, "winner"),
+            )
+            .from_("w")
+            .where(_fn("len", _fn("list_distinct", _values(plan, fname))) > 1)
+        )
+    query: exp.Query = selects[0]
+    for sel in selects[1:]:
+        query = exp.union(query, sel, distinct=False)
     found = con.execute(
-        "WITH c AS (SELECT field, k FROM long GROUP BY field, k HAVING count(DISTINCT v) > 1)"
-        " SELECT c.field, c.k, list(l.src ORDER BY l.src), list(l.raw ORDER BY l.src),"
-        " arg_min(l.src, r.rank) FILTER (WHERE l.v IS NOT NULL)"
-        " FROM c JOIN long l ON l.field = c.field AND l.k = c.k"
-        " LEFT JOIN ranks r ON r.field = l.field AND r.src = l.src"
-        " GROUP BY c.field, c.k ORDER BY c.field, c.k LIMIT ?",
+        exp.select("*")
+        .from_(query.subquery("c"))
+        .order_by("field", "k")
+        .limit(exp.Placeholder())
+        .sql(dialect="duckdb"),
         [cap],
     ).fetchall()
-    for fname, key, srcs, raws, winner in found:
+    for fname, key, held, raws, winner in found:
+        ids = [plan.sources[i].id for i in plan.holders[fname]]
         values: dict[str, str | None] = {
-            sources[s].id: raw for s, raw in zip(srcs, raws, strict=True)
+            sid: raw for sid, has, raw in zip(ids, held, raws, strict=True) if has
         }
         out.conflicts.append(
             ConflictRow(
                 str(key),
                 str(fname),
                 values,
-                sources[winner].id if winner is not None else None,
+                plan.sources[winner].id if winner is not None else None,
             )
         )
