@@ -184,7 +184,7 @@ class _Tally:
 class _TableState:
     columns: dict[str, int]
     max_id: int = 0
-    # Second enrolments and registrations, written after every batch with the next ids.
+    # Second enrolments and registrations, written after the last batch with the next ids.
     pending: list[tuple[list[Any], dict[str, Any]]] = field(default_factory=list)
     # Values already taken in columns a unique index covers (with the scheme, if any).
     taken: set[tuple[Any, ...]] = field(default_factory=set)
@@ -249,9 +249,9 @@ class DefectApplier:
             if not (state.planned or state.stale):
                 continue
             chunk = rows[table]
-            touched: dict[str, set[int]] = {}
+            taken_rows: dict[str, set[int]] = {}
             for defect in (d for d in PLAN if (d.system, d.table) == (code, table)):
-                used = touched.setdefault(defect.rows_group, set())
+                used = taken_rows.setdefault(defect.rows_group, set())
                 self._apply_one(defect, state, chunk, used, batch, rows)
             self._count(state, chunk)
             for defect in (d for d in PLAN if (d.system, d.table) == (code, table)):
