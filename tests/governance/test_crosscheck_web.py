@@ -60,6 +60,23 @@ def test_the_operator_orders_sources_runs_a_check_and_sees_masked_conflicts(
     assert 'href="/governance/crosscheck"' in home.text  # the nav item
     subject = portal.get("/governance/crosscheck/subjects/population")
     assert subject.status_code == 200 and subject.text.count("data-source=") == 3
+    # The operator edits a subject: the legal-entity subject loses its status field.
+    legal = portal.get("/governance/crosscheck/subjects/legal_entity").text
+    fields = re.search(r'id="f-subject-fields"[^>]*>([^<]*)<', legal)
+    assert fields and "status|登记状态|code" in fields.group(1)
+    r = portal.post(
+        "/governance/crosscheck/subjects/legal_entity",
+        data={
+            "csrf_token": token,
+            "name": "法人单位",
+            "key_field": "credit_code",
+            "description": "",
+            "fields": fields.group(1).replace("status|登记状态|code", "").strip(),
+        },
+    )
+    assert r.status_code == 303, r.text
+    legal = portal.get("/governance/crosscheck/subjects/legal_entity").text
+    assert "<h1>法人单位</h1>" in legal and 'data-field="status"' not in legal
     # Gender: 民政 first, then 户籍 (社保 is left to the fallback).
     r = portal.post(
         "/governance/crosscheck/subjects/population/authority",

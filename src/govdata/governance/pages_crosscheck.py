@@ -27,6 +27,7 @@ from govdata.governance.crosscheck_schemas import (
     SourceIn,
     SubjectIn,
     SubjectOut,
+    SubjectUpdate,
     label,
 )
 from govdata.security.permissions import Perm
@@ -51,6 +52,7 @@ DONE = {
     "source": N_("Source added."),
     "removed": N_("Source removed."),
     "authority": N_("Authority order saved."),
+    "saved": N_("Subject saved."),
 }
 TONE = {"queued": "gray", "running": "blue", "succeeded": "green", "failed": "red"}
 FINAL = (RunStatus.SUCCEEDED, RunStatus.FAILED)
@@ -166,6 +168,7 @@ def _subject_page(
         field_labels=field_labels,
         manage=page.can(Perm.GOVERNANCE_MANAGE),
         mapping_hint=_mapping_hint(subject),
+        fields_text=_fields_text(subject),
         tone=lambda s: TONE.get(str(s), "gray"),
         typed=typed or {},
         error=error,
@@ -177,9 +180,36 @@ def _mapping_hint(subject: SubjectOut) -> str:
     return "\n".join(f"{f.code}=" for f in subject.fields)
 
 
+def _fields_text(subject: SubjectOut) -> str:
+    return "\n".join(f"{f.code}|{f.label}|{f.kind}" for f in subject.fields)
+
+
 @router.get(BASE + "/subjects/{subject}")
 def subject_page(page: UserPage, subject: str) -> Response:
     return _subject_page(page, subject)
+
+
+@router.post(BASE + "/subjects/{subject}")
+def update_subject(page: UserForm, subject: str) -> Response:
+    typed = {k: page.field(k) for k in ("name", "key_field", "fields", "description")}
+    try:
+        data = parse(
+            SubjectUpdate,
+            {
+                "name": typed["name"],
+                "key_field": typed["key_field"],
+                "description": typed["description"],
+                "fields": _fields(typed["fields"]),
+            },
+            LABELS,
+        )
+        with page.act() as ctx:
+            out = crosscheck.update_subject(ctx, subject, data)
+    except GovDataError as exc:
+        if exc.status in (401, 403) or exc.code == "subject_not_found":
+            raise
+        return _subject_page(page, subject, error=page.message(exc), status=exc.status, typed=typed)
+    return page.redirect(f"{BASE}/subjects/{out.code}?done=saved")
 
 
 @router.post(BASE + "/subjects/{subject}/sources")
