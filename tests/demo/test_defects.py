@@ -3,7 +3,6 @@ quality rules within one percentage point of the injected rate."""
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from datetime import date
@@ -16,7 +15,7 @@ from sqlalchemy import select
 from govdata.config import Settings
 from govdata.core.db import Database
 from govdata.demo import defect_values as defects
-from govdata.demo.defects import DEFECTS_FILE, PLAN, STALE
+from govdata.demo.defects import DEFECTS_FILE, PLAN, STALE, read_report
 from govdata.demo.people import AS_OF
 from govdata.demo.quality import DemoEntry, _entries
 from govdata.governance import quality_runs, validators
@@ -33,7 +32,8 @@ VALUE_RULES = ("resident_id", "credit_code", "mobile", "not_null", "unique")
 
 
 def _report(sources_dir: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((sources_dir / DEFECTS_FILE).read_text())
+    loaded = read_report(sources_dir)
+    assert loaded is not None
     return loaded
 
 

@@ -44,10 +44,12 @@ resolution and cross-source checks score against it.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from govdata.demo.defect_values import STILL_VALID, VALUE_MAKERS, name_variant
@@ -564,3 +566,12 @@ def _id(row: Row) -> int:
 
 def home_day(home: Household) -> int:
     return date.fromisoformat(home.registered_at[:10]).toordinal()
+
+
+def read_report(sources_dir: Path) -> dict[str, Any] | None:
+    """The ``defects.json`` of a source build (the truth to score against), if there is one."""
+    path = sources_dir / DEFECTS_FILE
+    if not path.exists():
+        return None
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
