@@ -29,7 +29,7 @@ from govdata.demo.catalog_plan import plan_catalog
 from govdata.demo.sources.writer import MariaDBSettings, mariadb_connect
 from govdata.exchange.models import Mount
 from govdata.governance import tickets
-from govdata.governance.schemas import TicketAnswer
+from govdata.governance.schemas import TicketAnswer, TicketNote
 from govdata.identity import queries as org
 from govdata.security.context import Caller
 from govdata.security.context_types import SYSTEM
@@ -340,6 +340,7 @@ def _objections(db: Database, settings: Settings, grant_ids: list[str]) -> None:
                 tickets.answer_ticket(
                     ctx, ticket.id, TicketAnswer(accept=True, answer="已核实，将在下次同步时更正")
                 )
+                tickets.start_rectifying(ctx, ticket.id, TicketNote(note="已通知业务科室更正"))
 
 
 # Consumers' own databases the demo subscriptions deliver into: (department, database,

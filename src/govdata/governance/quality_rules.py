@@ -373,14 +373,16 @@ def _item_suggestions(
                 values=codes,
             )
     elif element is not None and element.value_domain and item.data_type == DataType.STRING:
-        values = [v.strip() for v in _SPLIT.split(element.value_domain) if v.strip()]
-        if 1 < len(values) <= 50 and all(len(v) <= 32 for v in values):
+        domain = element.value_domain.strip().rstrip("。.")
+        values = [v.strip() for v in _SPLIT.split(domain) if v.strip()]
+        # A list ending in 等 ("and so on") or naming 其他 is open: not a rule's value set.
+        closed = not domain.endswith(("等", "…", "...")) and "其他" not in domain
+        if closed and 1 < len(values) <= 50 and all(len(v) <= 32 for v in values):
             add(RuleKind.ALLOWED, f"取值须在数据元 {element.identifier} 的值域内", values=values)
     if item.data_type in (DataType.DATE, DataType.DATETIME):
         add(
             RuleKind.DATE_VALID,
             "日期须为有效日期，且不早于 1900 年、不晚于今天",
-            format="%Y-%m-%d",
             min=EARLIEST_DATE,
             max="today",
         )

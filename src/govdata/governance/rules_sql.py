@@ -88,7 +88,13 @@ def _passes(rule: RuleSpec, col: exp.Expr) -> exp.Expr:
             raise _invalid(rule, "可选值为空", "no allowed values")
         return exp.In(this=text, expressions=[_lit(x) for x in values])
     if rule.kind == "date_valid":
-        parsed = exp.func("try_strptime", text, _lit(str(p.get("format", "%Y-%m-%d"))))
+        # With a format the text must match it; without, any ISO date or date and time (and
+        # a typed date or timestamp column) is read as one.
+        parsed = (
+            exp.func("try_strptime", text, _lit(str(p["format"])))
+            if p.get("format")
+            else exp.TryCast(this=text, to=exp.DataType.build("timestamp"))
+        )
         valid: exp.Expr = exp.Not(this=exp.Is(this=parsed, expression=exp.null()))
         # Plausibility: a real date can still be impossible for the field (born in 1850).
         day = exp.cast(parsed.copy(), "date")
