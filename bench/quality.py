@@ -17,10 +17,10 @@ median reported:
    aggregate over the table's stream of Arrow batches.
 2. The limit: one hand-written DuckDB aggregate query computing the same 24 counts over
    the table's pyarrow dataset registered in DuckDB (``limit_sql``).
-3. Great Expectations and 4. Soda Core, in the peers' own virtual environment (they do not
-   install next to the platform's pinned packages; see ``bench/quality_peers.py``), each
-   run a fresh process, timed inside around the work (imports excluded), over a DuckDB
-   database file holding one view of the table's Parquet files.
+3. Great Expectations (pandas engine: its SQL engine does not run on DuckDB) and 4. Soda
+   Core (DuckDB), in the peers' own virtual environment (they do not install next to the
+   platform's pinned packages; see ``bench/quality_peers.py``), each run a fresh process,
+   timed inside around the work (imports excluded, reading the data included).
 
 Every contender must find the same failed counts; a mismatch is printed and fails the run.
 
@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import platform as py_platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -404,40 +405,58 @@ _PROVINCES = ", ".join(f"'{p}'" for p in sorted(PROVINCE_CODES))
 _TODAY = "CAST(timezone('Asia/Shanghai', current_timestamp) AS DATE)"
 
 
-def _weighted(column: str, weights: tuple[int, ...], value: str) -> str:
-    """Σ value(char i) × weight i, as SQL; ``value`` maps ``{c}`` (one character) to a number."""
+def _weighted(column: str, weights: tuple[int, ...], value: str, first: int = 1) -> str:
+    """Σ value(character i) × weight i as SQL, ``value`` turning ``{c}`` (one character of
+    ``column``, from position ``first`` on) into a number."""
     return " + ".join(
-        f"{value.format(c=f'substr({column}, {i + 1}, 1)')} * {w}" for i, w in enumerate(weights)
+        f"{value.format(c=f'substr({column}, {first + i}, 1)')} * {w}"
+        for i, w in enumerate(weights)
     )
 
 
+def _lookup(alphabet: str) -> str:
+    """A list literal indexed by a character's code + 1 giving its place in ``alphabet``."""
+    table = [0] * 128
+    for i, ch in enumerate(alphabet):
+        table[ord(ch)] = i
+    return "[" + ", ".join(map(str, table)) + "]"
+
+
+def _first_false(*conditions: str) -> str:
+    """True when every condition holds; stops at the first that does not, so the later ones
+    only ever see values of the right shape (a CASE, not AND, which DuckDB evaluates whole)."""
+    whens = " ".join(f"WHEN NOT ({c}) THEN false" for c in conditions[:-1])
+    return f"coalesce(CASE {whens} ELSE {conditions[-1]} END, false)"
+
+
+_BORN = "try_strptime(substr(resident_id, 7, 8), '%Y%m%d')"
+_CC = _lookup(_CC_ALPHABET)
+_B36 = _lookup("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
 # The failing condition of each rule that has no built-in equivalent in a peer, written by
-# hand the way a DuckDB user would; the peers' custom SQL checks use these same texts.
+# hand the way a DuckDB user would: shape first, then the arithmetic, each character's value
+# read off a lookup list by its code. Soda's failed-rows checks use these same texts.
 FAILS: dict[str, str] = {
     "birth_date_valid": "try_strptime(birth_date, '%Y-%m-%d') IS NULL",
-    "id_gb11643": (
-        "NOT coalesce("
-        "regexp_full_match(resident_id, '[0-9]{17}[0-9Xx]')"
-        f" AND substr(resident_id, 1, 2) IN ({_PROVINCES})"
-        " AND CAST(try_strptime(substr(resident_id, 7, 8), '%Y%m%d') AS DATE)"
-        f" BETWEEN DATE '1800-01-01' AND {_TODAY}"
-        f" AND substr('{_ID_CHECKS}', ("
+    "id_gb11643": "NOT "
+    + _first_false(
+        "regexp_full_match(resident_id, '[0-9]{17}[0-9Xx]')",
+        f"substr(resident_id, 1, 2) IN ({_PROVINCES})",
+        f"{_BORN} IS NOT NULL",
+        f"CAST({_BORN} AS DATE) BETWEEN DATE '1800-01-01' AND {_TODAY}",
+        f"substr('{_ID_CHECKS}', ("
         + _weighted("resident_id", _ID_WEIGHTS, "(ascii({c}) - 48)")
-        + ") % 11 + 1, 1) = upper(substr(resident_id, 18, 1)), false)"
+        + ") % 11 + 1, 1) = upper(substr(resident_id, 18, 1))",
     ),
-    "credit_gb32100": (
-        "NOT coalesce("
-        f"regexp_full_match(credit_code, '[{_CC_ALPHABET}]{{18}}')"
-        f" AND substr('{_CC_ALPHABET}', (31 - ("
-        + _weighted("credit_code", _CC_WEIGHTS, f"(strpos('{_CC_ALPHABET}', {{c}}) - 1)")
-        + ") % 31) % 31 + 1, 1) = substr(credit_code, 18, 1)"
-        " AND substr('0123456789X', (11 - ("
-        + _weighted(
-            "substr(credit_code, 9, 8)",
-            _ORG_WEIGHTS,
-            "(strpos('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', {c}) - 1)",
-        )
-        + ") % 11) % 11 + 1, 1) = substr(credit_code, 17, 1), false)"
+    "credit_gb32100": "NOT "
+    + _first_false(
+        f"regexp_full_match(credit_code, '[{_CC_ALPHABET}]{{18}}')",
+        f"substr('{_CC_ALPHABET}', (31 - ("
+        + _weighted("credit_code", _CC_WEIGHTS, f"{_CC}[ord({{c}}) + 1]")
+        + ") % 31) % 31 + 1, 1) = substr(credit_code, 18, 1)",
+        "substr('0123456789X', (11 - ("
+        + _weighted("credit_code", _ORG_WEIGHTS, f"{_B36}[ord({{c}}) + 1]", first=9)
+        + ") % 11) % 11 + 1, 1) = substr(credit_code, 17, 1)",
     ),
     "custom_status_amount": f"NOT coalesce({CUSTOM}, false)",
 }
@@ -448,29 +467,29 @@ def limit_sql(relation: str) -> str:
     status = ", ".join(f"'{s}'" for s in STATUS_CODES)
     parts = [
         "count(*)",
-        "count(*) FILTER (WHERE name IS NULL)",
+        "count_if(name IS NULL)",
         "count(*)",
-        "count(*) FILTER (WHERE resident_id IS NULL)",
+        "count_if(resident_id IS NULL)",
         "count(resident_id)",
         "count(resident_id) - count(DISTINCT resident_id)",
         "count(email)",
-        f"count(*) FILTER (WHERE NOT regexp_full_match(email, '{EMAIL_REGEX}'))",
+        f"count_if(NOT regexp_full_match(email, '{EMAIL_REGEX}'))",
         "count(name)",
-        "count(*) FILTER (WHERE length(name) NOT BETWEEN 2 AND 4)",
+        "count_if(length(name) NOT BETWEEN 2 AND 4)",
         "count(amount)",
-        "count(*) FILTER (WHERE amount NOT BETWEEN 0 AND 1000000)",
+        "count_if(amount NOT BETWEEN 0 AND 1000000)",
         "count(status)",
-        f"count(*) FILTER (WHERE status NOT IN ({status}))",
+        f"count_if(status NOT IN ({status}))",
         "count(birth_date)",
-        f"count(*) FILTER (WHERE birth_date IS NOT NULL AND {FAILS['birth_date_valid']})",
+        f"count_if(birth_date IS NOT NULL AND {FAILS['birth_date_valid']})",
         "count(resident_id)",
-        f"count(*) FILTER (WHERE resident_id IS NOT NULL AND {FAILS['id_gb11643']})",
+        f"count_if(resident_id IS NOT NULL AND {FAILS['id_gb11643']})",
         "count(credit_code)",
-        f"count(*) FILTER (WHERE credit_code IS NOT NULL AND {FAILS['credit_gb32100']})",
+        f"count_if(credit_code IS NOT NULL AND {FAILS['credit_gb32100']})",
         "count(mobile)",
-        "count(*) FILTER (WHERE NOT regexp_full_match(mobile, '1[3-9][0-9]{9}'))",
+        "count_if(NOT regexp_full_match(mobile, '1[3-9][0-9]{9}'))",
         "count(*)",
-        f"count(*) FILTER (WHERE {FAILS['custom_status_amount']})",
+        f"count_if({FAILS['custom_status_amount']})",
     ]
     return "SELECT " + ",\n  ".join(parts) + f"\nFROM {relation}"
 
@@ -480,24 +499,32 @@ def limit_sql(relation: str) -> str:
 Counts = dict[str, tuple[int | None, int]]
 
 
-def run_govdata(lake: Lake) -> tuple[float, Counts]:
-    t0 = time.perf_counter()
+Timing = tuple[float, float]  # wall seconds, CPU seconds (every thread of the process)
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_govdata(lake: Lake) -> tuple[Timing, Counts]:
+    w0, c0 = time.perf_counter(), _cpu()
     counts: list[RuleCount] = run_rules(lake.scan(TABLE), RULES)
-    elapsed = time.perf_counter() - t0
-    return elapsed, {c.rule_id: (c.checked, c.failed) for c in counts}
+    timing = (time.perf_counter() - w0, _cpu() - c0)
+    return timing, {c.rule_id: (c.checked, c.failed) for c in counts}
 
 
-def run_limit(lake: Lake) -> tuple[float, Counts]:
-    t0 = time.perf_counter()
+def run_limit(lake: Lake) -> tuple[Timing, Counts]:
+    w0, c0 = time.perf_counter(), _cpu()
     con = duckdb.connect()
     try:
         con.register("persons", lake.dataset(TABLE))
         row = con.execute(limit_sql("persons")).fetchone()
     finally:
         con.close()
-    elapsed = time.perf_counter() - t0
+    timing = (time.perf_counter() - w0, _cpu() - c0)
     assert row is not None
-    return elapsed, {r.id: (int(row[2 * i]), int(row[2 * i + 1])) for i, r in enumerate(RULES)}
+    return timing, {r.id: (int(row[2 * i]), int(row[2 * i + 1])) for i, r in enumerate(RULES)}
 
 
 def peer_spec(lake: Lake, workdir: Path) -> Path:
@@ -525,7 +552,7 @@ def peer_spec(lake: Lake, workdir: Path) -> Path:
     return path
 
 
-def run_peer(python: Path, peer: str, spec: Path, workdir: Path) -> tuple[float, Counts, str]:
+def run_peer(python: Path, peer: str, spec: Path, workdir: Path) -> tuple[Timing, Counts, str]:
     out = workdir / f"{peer}-{time.monotonic_ns()}.json"
     cmd = [str(python), str(BENCH / "quality_peers.py"), peer, str(spec), str(out)]
     # Great Expectations draws progress bars on stderr: keep it for when the peer fails.
@@ -535,7 +562,7 @@ def run_peer(python: Path, peer: str, spec: Path, workdir: Path) -> tuple[float,
         raise SystemExit(f"{peer} failed (exit {done.returncode})")
     got = json.loads(out.read_text())
     counts = {k: (v[0], int(v[1])) for k, v in got["counts"].items()}
-    return float(got["seconds"]), counts, str(got["version"])
+    return (float(got["seconds"]), float(got["cpu_seconds"])), counts, str(got["version"])
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -625,20 +652,26 @@ def main() -> None:
             spec = peer_spec(lake, workdir)
             contenders += ["great_expectations", "soda_core"]
         times: dict[str, list[float]] = {c: [] for c in contenders}
+        cpu: dict[str, list[float]] = {c: [] for c in contenders}
         counts: dict[str, Counts] = {}
         versions: dict[str, str] = {}
         for run in range(args.runs):
             for c in contenders:
                 if c == "govdata":
-                    seconds, got = run_govdata(lake)
+                    timing, got = run_govdata(lake)
                 elif c == "limit":
-                    seconds, got = run_limit(lake)
+                    timing, got = run_limit(lake)
                 else:
                     assert spec is not None
-                    seconds, got, versions[c] = run_peer(args.peers_python, c, spec, workdir)
-                times[c].append(seconds)
+                    timing, got, versions[c] = run_peer(args.peers_python, c, spec, workdir)
+                times[c].append(timing[0])
+                cpu[c].append(timing[1])
                 counts.setdefault(c, got)
-                print(f"  run {run + 1} {c}: {t(seconds)} s", flush=True)
+                print(
+                    f"  run {run + 1} {c}: {t(timing[0])} s (CPU {t(timing[1])} s),"
+                    f" load average {t(os.getloadavg()[0], 1)}",
+                    flush=True,
+                )
 
         problems: list[str] = []
         for rule_id, want in planted.items():
@@ -650,7 +683,16 @@ def main() -> None:
             problems += mismatches(counts["govdata"], counts[c], c)
 
         medians = {c: statistics.median(v) for c, v in times.items()}
-        report["seconds"] = {c: {"median": medians[c], "runs": times[c]} for c in contenders}
+        cpu_medians = {c: statistics.median(v) for c, v in cpu.items()}
+        report["seconds"] = {
+            c: {
+                "median": medians[c],
+                "runs": times[c],
+                "cpu_median": cpu_medians[c],
+                "cpu_runs": cpu[c],
+            }
+            for c in contenders
+        }
         report["versions"] = versions
         report["counts"] = {
             r.id: {"checked": counts["govdata"][r.id][0], "failed": counts["govdata"][r.id][1]}
@@ -658,6 +700,9 @@ def main() -> None:
         }
         report["planted"] = planted
         report["ratios"] = {f"govdata/{c}": medians["govdata"] / medians[c] for c in contenders[1:]}
+        report["cpu_ratios"] = {
+            f"govdata/{c}": cpu_medians["govdata"] / cpu_medians[c] for c in contenders[1:]
+        }
         report["mismatches"] = problems
         report["load_average_at_end"] = os.getloadavg()
 
@@ -673,9 +718,10 @@ def main() -> None:
             label = c + (f" {versions[c]}" if c in versions else "")
             print(
                 f"  {label:30s} {t(medians[c]):>8s} s  {args.rows / medians[c] / 1e6:6.2f} M rows/s"
+                f"  CPU {t(cpu_medians[c]):>8s} s"
             )
         for name, ratio in report["ratios"].items():
-            print(f"  {name:30s} {t(ratio, 3)}")
+            print(f"  {name:30s} {t(ratio, 3)} (CPU {t(report['cpu_ratios'][name], 3)})")
         if problems:
             print("\nMISMATCHES:")
             for p in problems:

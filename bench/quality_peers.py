@@ -6,17 +6,23 @@ platform's pinned packages). Never imported by the platform or by ``bench/qualit
 
 SPEC (written by ``bench/quality.py``): the DuckDB database file holding one view of the
 lake table's Parquet files, the rules, and the hand-written failing SQL conditions of the
-rules neither peer has a built-in check for. OUT receives the seconds the work took
-(imports excluded), the tool's version and, per rule, ``[checked, failed]`` as the tool
+rules neither peer has a built-in check for. OUT receives the wall and CPU seconds the work
+took (imports excluded), the tool's version and, per rule, ``[checked, failed]`` as the tool
 reports them (``checked`` is null where the tool does not say).
 
-- Great Expectations 1.x, SQL execution engine on DuckDB (through ``duckdb_engine``): one
-  built-in expectation per rule where one exists (not null, unique, regex, value lengths,
-  between, in set); date validity, the two checksums and the custom condition as
-  ``UnexpectedRowsExpectation`` with the same SQL condition. ``result_format="BASIC"``.
-- Soda Core 4 (``soda-duckdb``): one data contract with ``missing``, ``duplicate``,
-  ``invalid`` (``valid_format`` regex, ``valid_min_length``/``valid_max_length``,
-  ``valid_min``/``valid_max``, ``valid_values``) and ``failed_rows`` expressions for the rest.
+- Great Expectations 1.x, pandas execution engine, the table read from the same Parquet
+  files into a DataFrame (inside the timing). Its SQL engine does not run on DuckDB: with
+  ``duckdb_engine`` every metric query comes back empty once GE returns the connection to
+  its pool (great_expectations issues 10738 and 11579), and it has no regex dialect for
+  DuckDB. Built-in expectations where they exist (not null, unique, regex, value lengths,
+  between, in set, strftime format); the GB 11643 and GB 32100 checks as custom column-map
+  expectations calling a Python validator per value, the custom condition as a custom
+  multicolumn-map expectation in pandas. ``result_format="BASIC"``.
+- Soda Core 4 (``soda-duckdb``), over a DuckDB database file holding one view of the
+  table's Parquet files: one data contract with ``missing``, ``duplicate``, ``invalid``
+  (``valid_format`` regex, ``valid_min_length``/``valid_max_length``, ``valid_min``/
+  ``valid_max``, ``valid_values``) and ``failed_rows`` expressions (the hand-written SQL
+  conditions of the limit) for the rest.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import sys
 import tempfile
 import time
@@ -42,6 +49,11 @@ def _anchored(regex: str) -> str:
 
 
 MOBILE = "1[3-9][0-9]{9}"
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # GB 11643 / GB 32100 as plain Python, value by value (as ``govdata.governance.validators``,
@@ -149,13 +161,15 @@ def _custom_expectations() -> dict[str, Any]:
     }
 
 
-def run_great_expectations(spec: dict[str, Any]) -> tuple[float, dict[str, list[Any]], str]:
+def run_great_expectations(
+    spec: dict[str, Any],
+) -> tuple[tuple[float, float], dict[str, list[Any]], str]:
     import great_expectations as gx
     import great_expectations.expectations as gxe
     import pyarrow.parquet as pq
 
     custom = _custom_expectations()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     frame = pq.ParquetDataset(spec["files"]).read().to_pandas()
     context = gx.get_context(mode="ephemeral")
     asset = context.data_sources.add_pandas("bench").add_dataframe_asset(spec["table"])
@@ -194,7 +208,7 @@ def run_great_expectations(spec: dict[str, Any]) -> tuple[float, dict[str, list[
         e.meta = {"rule": rule["id"]}
         suite.add_expectation(e)
     result = batch.validate(suite, result_format="BASIC")
-    elapsed = time.perf_counter() - t0
+    elapsed = (time.perf_counter() - t0, _cpu() - c0)
     counts: dict[str, list[Any]] = {}
     for r in result.results:
         rule_id = r.expectation_config.meta["rule"]
@@ -251,7 +265,7 @@ def _soda_contract(spec: dict[str, Any]) -> str:
     return json.dumps(contract, ensure_ascii=False)
 
 
-def run_soda_core(spec: dict[str, Any]) -> tuple[float, dict[str, list[Any]], str]:
+def run_soda_core(spec: dict[str, Any]) -> tuple[tuple[float, float], dict[str, list[Any]], str]:
     from importlib.metadata import version
 
     from soda_core.contracts.api.verify_api import verify_contract_locally
@@ -269,11 +283,11 @@ def run_soda_core(spec: dict[str, Any]) -> tuple[float, dict[str, list[Any]], st
                 }
             )
         )
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu()
         result = verify_contract_locally(
             data_source_file_path=str(source), contract_file_path=str(contract)
         )
-        elapsed = time.perf_counter() - t0
+        elapsed = (time.perf_counter() - t0, _cpu() - c0)
     counts: dict[str, list[Any]] = {}
     for verification in result.contract_verification_results:
         for r in verification.check_results:
@@ -294,8 +308,18 @@ def main() -> None:
     spec = json.loads(spec_path.read_text())
     _PROVINCES.update(spec["provinces"])
     runner = {"great_expectations": run_great_expectations, "soda_core": run_soda_core}[peer]
-    seconds, counts, version = runner(spec)
-    out.write_text(json.dumps({"seconds": seconds, "counts": counts, "version": version}))
+    (seconds, cpu), counts, version = runner(spec)
+    out.write_text(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+                "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "counts": counts,
+                "version": version,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
