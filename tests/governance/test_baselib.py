@@ -9,12 +9,17 @@ The world is test_crosscheck's: ten people in three departments' lake tables (�
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from govdata.app import create_app
 from govdata.catalog import actions as catalog_actions
 from govdata.catalog.schemas import EntryCreate, PublishRequest
+from govdata.cli import app as cli_app
 from govdata.config import Settings
 from govdata.core.db import Database
 from govdata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -22,13 +27,16 @@ from govdata.core.jobs.worker import Worker
 from govdata.exchange.models import Mount
 from govdata.governance import baselib, baselib_catalog, baselib_dupes
 from govdata.governance.baselib_schemas import AttachIn, BuildIn, DuplicateCheckIn
+from govdata.identity import auth
+from govdata.identity.models import User
 from govdata.identity.schemas import RoleAssignmentIn
 from govdata.lake.tables import Lake
 from govdata.security.permissions import Role
 from tests.catalog.conftest import CLASS_CODE, content
 from tests.conftest import fresh_store
 from tests.governance.test_crosscheck import SB, World, _arrow, build_world
-from tests.identity.conftest import Org, audit_rows, build_org
+from tests.identity.conftest import PASSWORD, Org, audit_rows, build_org
+from tests.web.conftest import csrf_from
 
 ZHAO = "630102198804041111"  # 赵六 (户籍, 民政) / 赵陆 (社保)
 
@@ -256,3 +264,80 @@ def test_who_may_do_what(world: World, built: baselib.BuildOut) -> None:
             baselib.get_library(ctx, "galaxy")
         with pytest.raises(NotFound):
             baselib.search_records(ctx, "legal_entity", "x")
+
+
+# -- the portal, the API and the CLI --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def portal(world: World) -> Iterator[TestClient]:
+    # Demo mode lets the operator in without a second factor.
+    settings = world.org.settings.model_copy(update={"demo_mode": True})
+    with TestClient(create_app(settings, migrate=False), follow_redirects=False) as client:
+        yield client
+
+
+def sign_in(client: TestClient, username: str) -> str:
+    client.cookies.clear()
+    page = client.get("/login")
+    r = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": csrf_from(page.text)},
+    )
+    assert r.status_code == 303, r.text
+    return csrf_from(client.get("/workbench").text)
+
+
+def test_the_portal_builds_a_library_and_shows_records_with_provenance(
+    world: World, built: baselib.BuildOut, portal: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = sign_in(portal, "operator")
+    home = portal.get("/governance/baselibs")
+    assert home.status_code == 200, home.text
+    assert 'data-library="population"' in home.text and 'data-library="legal_entity"' in home.text
+    assert 'href="/governance/baselibs"' in home.text  # the nav item
+    r = portal.post("/governance/baselibs/population/builds", data={"csrf_token": token})
+    assert r.status_code == 303, r.text
+    url = r.headers["location"]
+    queued = portal.get(url)
+    assert 'data-status="queued"' in queued.text and "hx-get" in queued.text
+    Worker(world.org.db, world.org.settings).run_until_idle()
+    progress = portal.get(f"{url}/progress", headers={"HX-Request": "true"})
+    assert progress.headers.get("HX-Refresh") == "true"
+    done = portal.get(url)
+    assert 'data-status="succeeded"' in done.text and 'data-stat="entities">10<' in done.text
+    lib = portal.get("/governance/baselibs/population", params={"q": ZHAO})
+    assert lib.status_code == 200
+    assert 'data-size="3"' in lib.text and "cluster-chart-data" in lib.text
+    # The operator finds the person by ID number but sees it masked.
+    entity = re.search(r'/governance/baselibs/population/records/(P[0-9A-F]+)"', lib.text)
+    assert entity and "赵六" not in lib.text
+    record = portal.get(f"/governance/baselibs/population/records/{entity.group(1)}")
+    assert record.status_code == 200 and "赵六" not in record.text and "赵*" in record.text
+    assert record.text.count("data-source=") == 3
+    # The officer of 社保's department sees 社保's record (their own) in clear.
+    sign_in(portal, "xn_officer")
+    record = portal.get(f"/governance/baselibs/population/records/{entity.group(1)}")
+    assert record.status_code == 200 and "赵陆" in record.text
+    assert portal.get("/governance/baselibs/galaxy").status_code == 404
+    # The API, with a bearer token.
+    with world.org.db.sessions() as s:
+        user = s.query(User).filter_by(username="xn_officer").one()
+        bearer = auth.issue_access_token(world.org.settings, user)[0]
+    r = portal.get(
+        "/api/v1/governance/baselibs/population/records",
+        params={"q": "赵"},
+        headers={"authorization": f"Bearer {bearer}"},
+    )
+    assert r.status_code == 200 and r.json()["items"][0]["entity_id"] == entity.group(1)
+    # The CLI.
+    monkeypatch.setenv("GOVDATA_DATABASE_URL", world.org.settings.database_url or "")
+    data_dir = str(world.org.settings.data_dir)
+    result = CliRunner().invoke(cli_app, ["baselib", "build", "population", "--data-dir", data_dir])
+    assert result.exit_code == 0, result.output
+    # Nothing changed since the portal's build: skipped without reading the sources.
+    assert "entities=10" in result.output
+    assert "来源未变" in result.output or "Sources unchanged" in result.output
+    result = CliRunner().invoke(cli_app, ["baselib", "show", "population", "--data-dir", data_dir])
+    assert result.exit_code == 0, result.output
+    assert "baselib.population" in result.output

@@ -43,6 +43,7 @@ SHARING = {
 TICKETS = {"/governance/tickets", "/governance/accountability"}
 QUALITY = {"/quality"}
 CROSSCHECK = {"/governance/crosscheck"}
+BASELIBS = {"/governance/baselibs"}
 
 
 SECURITY = {
@@ -69,6 +70,7 @@ SECURITY = {
             | TICKETS
             | QUALITY
             | CROSSCHECK
+            | BASELIBS
             | {"/sharing/review", "/sharing/grants/all", "/sharing/policy"}
             | {"/security/posture", "/security/destructions"},
         ),
@@ -84,6 +86,7 @@ SECURITY = {
             | TICKETS
             | QUALITY
             | CROSSCHECK
+            | BASELIBS
             | {"/sharing/review", "/sharing/grants", "/sharing/grants/given"}
             | {"/security/discovery", "/security/destructions"},
         ),
@@ -96,6 +99,7 @@ SECURITY = {
             | TICKETS
             | QUALITY
             | CROSSCHECK
+            | BASELIBS
             | {"/sharing/grants"},
         ),
         (

@@ -172,6 +172,7 @@ NAVIGATION: tuple[NavSection, ...] = (
                 Perm.SHARING_READ,
             ),
             NavItem("/governance/crosscheck", N_("Cross-source checks"), "grid", Perm.QUALITY_READ),
+            NavItem("/governance/baselibs", N_("Base libraries"), "database", Perm.QUALITY_READ),
         ),
     ),
     NavSection(
