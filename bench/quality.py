@@ -446,8 +446,8 @@ def _id_groups(column: str) -> str:
 
 
 _BORN = "try_strptime(substr(resident_id, 7, 8), '%Y%m%d')"
-_CC = _lookup(_CC_ALPHABET)
-_B36 = _lookup("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_CC_LIST = _lookup(_CC_ALPHABET)
+_B36_LIST = _lookup("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 # The failing condition of each rule that has no built-in equivalent in a peer, written by
 # hand the way a DuckDB user would: shape first, then the arithmetic, each character's value
@@ -467,10 +467,10 @@ FAILS: dict[str, str] = {
     + _first_false(
         f"regexp_full_match(credit_code, '[{_CC_ALPHABET}]{{18}}')",
         f"substr('{_CC_ALPHABET}', (31 - ("
-        + _weighted("credit_code", _CC_WEIGHTS, f"{_CC}[ord({{c}}) + 1]")
+        + _weighted("credit_code", _CC_WEIGHTS, f"{_CC_LIST}[ord({{c}}) + 1]")
         + ") % 31) % 31 + 1, 1) = substr(credit_code, 18, 1)",
         "substr('0123456789X', (11 - ("
-        + _weighted("credit_code", _ORG_WEIGHTS, f"{_B36}[ord({{c}}) + 1]", first=9)
+        + _weighted("credit_code", _ORG_WEIGHTS, f"{_B36_LIST}[ord({{c}}) + 1]", first=9)
         + ") % 11) % 11 + 1, 1) = substr(credit_code, 17, 1)",
     ),
     "custom_status_amount": f"NOT coalesce({CUSTOM}, false)",
