@@ -20,7 +20,9 @@ median reported:
 3. Great Expectations (pandas engine: its SQL engine does not run on DuckDB) and 4. Soda
    Core (DuckDB), in the peers' own virtual environment (they do not install next to the
    platform's pinned packages; see ``bench/quality_peers.py``), each run a fresh process,
-   timed inside around the work (imports excluded, reading the data included).
+   timed inside around the work (imports excluded, reading the data included). Soda runs
+   twice: ``soda_core`` reads the files as a pyarrow dataset registered in DuckDB (the way
+   the limit reads them), ``soda_core_parquet`` with DuckDB's own Parquet reader.
 
 Every contender must find the same failed counts; a mismatch is printed and fails the run.
 
@@ -665,7 +667,7 @@ def main() -> None:
         spec = None
         if not args.skip_peers:
             spec = peer_spec(lake, workdir)
-            contenders += ["great_expectations", "soda_core"]
+            contenders += ["great_expectations", "soda_core", "soda_core_parquet"]
         times: dict[str, list[float]] = {c: [] for c in contenders}
         cpu: dict[str, list[float]] = {c: [] for c in contenders}
         counts: dict[str, Counts] = {}

@@ -2,7 +2,9 @@
 environment (``.venv-peers``: Great Expectations and Soda Core do not install next to the
 platform's pinned packages). Never imported by the platform or by ``bench/quality.py``.
 
-    .venv-peers/bin/python bench/quality_peers.py great_expectations|soda_core SPEC OUT
+    .venv-peers/bin/python bench/quality_peers.py PEER SPEC OUT
+
+PEER: ``great_expectations``, ``soda_core`` or ``soda_core_parquet``.
 
 SPEC (written by ``bench/quality.py``): the DuckDB database file holding one view of the
 lake table's Parquet files, the rules, and the hand-written failing SQL conditions of the
@@ -18,8 +20,10 @@ reports them (``checked`` is null where the tool does not say).
   between, in set, strftime format); the GB 11643 and GB 32100 checks as custom column-map
   expectations calling a Python validator per value, the custom condition as a custom
   multicolumn-map expectation in pandas. ``result_format="BASIC"``.
-- Soda Core 4 (``soda-duckdb``), over a DuckDB database file holding one view of the
-  table's Parquet files: one data contract with ``missing``, ``duplicate``, ``invalid``
+- Soda Core 4 (``soda-duckdb``), over DuckDB reading the table's Parquet files either as
+  a pyarrow dataset registered in an existing connection (``soda_core``, as the limit
+  reads them) or through a database file whose view reads them with DuckDB's own Parquet
+  reader (``soda_core_parquet``): one data contract with ``missing``, ``duplicate``, ``invalid``
   (``valid_format`` regex, ``valid_min_length``/``valid_max_length``, ``valid_min``/
   ``valid_max``, ``valid_values``) and ``failed_rows`` expressions (the hand-written SQL
   conditions of the limit) for the rest.
@@ -265,7 +269,12 @@ def _soda_contract(spec: dict[str, Any]) -> str:
     return json.dumps(contract, ensure_ascii=False)
 
 
-def run_soda_core(spec: dict[str, Any]) -> tuple[tuple[float, float], dict[str, list[Any]], str]:
+def run_soda_core(
+    spec: dict[str, Any], reader: str = "arrow"
+) -> tuple[tuple[float, float], dict[str, list[Any]], str]:
+    """``reader``: ``arrow`` registers a pyarrow dataset of the table's files in DuckDB, as
+    the limit reads them; ``parquet`` points Soda at a database file whose view reads them
+    with DuckDB's own Parquet reader."""
     from importlib.metadata import version
 
     from soda_core.contracts.api.verify_api import verify_contract_locally
@@ -284,9 +293,22 @@ def run_soda_core(spec: dict[str, Any]) -> tuple[tuple[float, float], dict[str, 
             )
         )
         t0, c0 = time.perf_counter(), _cpu()
-        result = verify_contract_locally(
-            data_source_file_path=str(source), contract_file_path=str(contract)
-        )
+        if reader == "arrow":
+            import duckdb
+            import pyarrow.dataset as ds
+            from soda_duckdb.common.data_sources.duckdb_data_source import DuckDBDataSourceImpl
+
+            con = duckdb.connect()
+            con.register("persons_files", ds.dataset(spec["files"], format="parquet"))
+            con.execute(f"CREATE VIEW {spec['table']} AS SELECT * FROM persons_files")
+            result = verify_contract_locally(
+                data_sources=[DuckDBDataSourceImpl.from_existing_cursor(con, "bench")],
+                contract_file_path=str(contract),
+            )
+        else:
+            result = verify_contract_locally(
+                data_source_file_path=str(source), contract_file_path=str(contract)
+            )
         elapsed = (time.perf_counter() - t0, _cpu() - c0)
     counts: dict[str, list[Any]] = {}
     for verification in result.contract_verification_results:
@@ -307,7 +329,11 @@ def main() -> None:
     peer, spec_path, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     spec = json.loads(spec_path.read_text())
     _PROVINCES.update(spec["provinces"])
-    runner = {"great_expectations": run_great_expectations, "soda_core": run_soda_core}[peer]
+    runner = {
+        "great_expectations": run_great_expectations,
+        "soda_core": run_soda_core,
+        "soda_core_parquet": lambda spec: run_soda_core(spec, reader="parquet"),
+    }[peer]
     (seconds, cpu), counts, version = runner(spec)
     out.write_text(
         json.dumps(
