@@ -66,10 +66,13 @@ def world(
     store.close()
 
 
+def _build(org: Org, **kw: bool) -> baselib.BuildOut:
+    return baselib.build_here(org.as_("operator"), "population", BuildIn(**kw))
+
+
 @pytest.fixture(scope="module")
 def built(world: World) -> baselib.BuildOut:
-    with world.org.as_("operator").act() as ctx:
-        return baselib.build_now(ctx, "population")
+    return _build(world.org)
 
 
 def _record(org: Org, user: str, key: str) -> baselib.GoldenRecordOut:
@@ -153,8 +156,7 @@ def test_rebuilds_are_skipped_when_nothing_changed_and_incremental_otherwise(
     world: World, built: baselib.BuildOut
 ) -> None:
     org = world.org
-    with org.as_("operator").act() as ctx:
-        again = baselib.build_now(ctx, "population")
+    again = _build(org)
     assert again.mode == "unchanged" and again.entities == 10
     # 社保 corrects 赵陆 to 赵六: one record changed, scored again against the others.
     lake = Lake.from_settings(org.settings)
@@ -162,8 +164,7 @@ def test_rebuilds_are_skipped_when_nothing_changed_and_incremental_otherwise(
     rows = [(r[0], "赵六", *r[2:]) if r[0] == ZHAO else r for r in SB]
     changed = _arrow(type(src)(**{**src.__dict__, "rows": rows}))
     lake.overwrite(src.table, changed)
-    with org.as_("operator").act() as ctx:
-        third = baselib.build_now(ctx, "population")
+    third = _build(org)
     assert third.mode == "incremental", third.stats
     assert third.stats["changed"] == 1 and third.stats["scored_records"] == 1
     assert third.entities == 10
@@ -217,6 +218,22 @@ def test_the_library_is_cataloged_with_a_mount_on_its_table(
         assert mount.mode == "physical" and mount.lake_table == "baselib.population"
         assert mount.key_columns == ["entity_id"]
         assert {c["field"] for c in mount.columns} >= {"entity_id", "resident_id", "name"}
+    # The entry's grade (3) asks its sensitive items encrypted at rest: the next build, even
+    # with no source changed, rewrites the golden table with those columns SM4-encrypted.
+    lake = Lake.from_settings(org.settings)
+    assert lake.encrypted_columns("baselib.population") == {}
+    again = _build(org)
+    assert again.mode == "unchanged", again.error
+    marks = lake.encrypted_columns("baselib.population")
+    assert "resident_id" in marks and "entity_id" not in marks
+    stored = Lake(lake.root).read("baselib.population", columns=["resident_id"])  # no keys
+    assert ZHAO not in stored.column("resident_id").to_pylist()
+    assert (
+        ZHAO
+        in lake.read("baselib.population", columns=["resident_id"])
+        .column("resident_id")
+        .to_pylist()
+    )
     # The library's rows now belong to xn_stats: its officer sees golden values in clear.
     rec = _record(org, "xn_officer", ZHAO)
     assert not rec.masked

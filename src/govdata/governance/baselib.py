@@ -28,6 +28,7 @@ never hold it).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -66,7 +68,7 @@ from govdata.governance.baselib_schemas import (
     label,
 )
 from govdata.lake.tables import Lake
-from govdata.security.context import ActionContext
+from govdata.security.context import ActionContext, Caller
 from govdata.security.permissions import Perm, Scope
 from govdata.sharing.masking import MaskKind, mask_value
 
@@ -435,6 +437,48 @@ def _versions(lake: Lake, sources: list[dict[str, Any]]) -> dict[str, int]:
     return {str(src["id"]): lake.table(str(src["lake_table"])).version() for src in sources}
 
 
+def _write_golden(
+    lake: Lake,
+    table: str,
+    subject: linkage.Subject,
+    rows: pa.RecordBatchReader,
+    encrypted: dict[str, str],
+    meta: dict[str, str],
+    entry_id: str | None,
+) -> int:
+    """Replace the golden records in one commit, the columns in ``encrypted`` SM4-encrypted
+    (as a collected table of the entry would be); returns the version written.
+
+    When the encrypted columns differ from the table's (the entry was attached, or its grade
+    changed), the rows are staged as one Parquet file on the lake's file system and
+    committed with the new marks (``Lake.commit_files``), still one commit.
+    """
+    schema = linkage.golden_schema(subject)
+    if not lake.exists(table):
+        lake.create(
+            table,
+            schema,
+            entry_id=entry_id,
+            description=f"{subject.label}（{table}）",
+            encrypted=encrypted or None,
+        )
+    if lake.encrypted_columns(table) == encrypted:
+        return lake.overwrite(table, rows, commit_metadata=meta).version
+    staging = lake.root / "baselib" / "_staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    path = staging / f"{uuid.uuid4().hex}.parquet"
+    try:
+        with pq.ParquetWriter(path, schema) as out:
+            for batch in rows:
+                out.write_batch(batch.select(schema.names).cast(schema))
+        written = lake.commit_files(
+            table, [path], mode="overwrite", commit_metadata=meta, encrypted=encrypted
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    return written.version
+
+
 def compute(
     settings: Settings,
     lib: dict[str, Any],
@@ -459,8 +503,13 @@ def compute(
     have_tables = all(lake.exists(t) for t in (golden, links, edges))
     model = lib.get("model")
     reuse = bool(model) and have_tables and not retrain
+    encrypted = {str(k): str(v) for k, v in (lib.get("encrypted") or {}).items()}
+    meta = {"govdata.baselib_build": build_id}
     if reuse and versions == {k: int(v) for k, v in (lib.get("source_versions") or {}).items()}:
         report(1.0, "sources unchanged")
+        if lake.encrypted_columns(golden) != encrypted:
+            # The entry's grade asks for other columns encrypted: same rows, new marks.
+            _write_golden(lake, golden, subject, lake.scan(golden), encrypted, meta, None)
         info = lake.info(golden)
         return Computed(
             mode="unchanged",
@@ -509,22 +558,16 @@ def compute(
     outcome = linkage.link(spec, previous=previous, progress=lambda f, m: report(f * 0.9, m))
     try:
         report(0.9, "writing the library")
-        meta = {"govdata.baselib_build": build_id}
+        lake_version = _write_golden(
+            lake, golden, subject, outcome.golden(), encrypted, meta, lib.get("entry_id")
+        )
         for table, schema, data in (
-            (golden, linkage.golden_schema(subject), outcome.golden),
             (links, linkage.LINKS_SCHEMA, outcome.links),
             (edges, linkage.EDGES_SCHEMA, outcome.edges),
         ):
             if not lake.exists(table):
-                lake.create(
-                    table,
-                    schema,
-                    entry_id=lib.get("entry_id") if table == golden else None,
-                    description=f"{subject.label}（{table}）",
-                )
-            written = lake.overwrite(table, data(), commit_metadata=meta)
-            if table == golden:
-                lake_version = written.version
+                lake.create(table, schema, description=f"{subject.label}（{table}）")
+            lake.overwrite(table, data(), commit_metadata=meta)
         counts = outcome.con.execute(
             "SELECT count(*), (SELECT count(*) FROM records) FROM golden"
         ).fetchall()[0]
@@ -547,9 +590,13 @@ def compute(
     )
 
 
-def library_state(lib: BaseLibrary) -> dict[str, Any]:
-    """What ``compute`` needs of the library row, detached from the session."""
+def library_state(s: Session, lib: BaseLibrary) -> dict[str, Any]:
+    """What ``compute`` needs of the library row, detached from the session — with the
+    golden columns its catalog entry's grade requires encrypted at rest."""
+    from govdata.governance import baselib_catalog
+
     return {
+        "encrypted": baselib_catalog.golden_encryption(s, lib),
         "code": lib.code,
         "threshold": lib.threshold,
         "model": lib.model,
@@ -606,29 +653,29 @@ def record_build(ctx: ActionContext, build: LibraryBuild, done: Computed) -> Non
     )
 
 
-def build_now(
-    ctx: ActionContext,
+def build_here(
+    caller: Caller,
     code: str,
     data: BuildIn | None = None,
     progress: Callable[[float, str], None] | None = None,
 ) -> BuildOut:
-    """Build the library in this call (the CLI's way; the portal queues a job). Operator."""
-    ctx.require(Perm.GOVERNANCE_MANAGE)
-    data = data or BuildIn()
-    lib, build = _new_build(ctx, code, data)
-    build.status = BuildStatus.RUNNING.value
-    build.started_at = now()
-    done = compute(
-        ctx.settings,
-        library_state(lib),
-        list(build.sources),
-        dict(build.authority),
-        retrain=data.retrain,
-        build_id=build.id,
-        progress=progress,
-    )
-    record_build(ctx, build, done)
-    return build_out(build, code, ctx.locale)
+    """Queue a build and run its job in this process (the CLI's way; the portal leaves it to
+    the workers): the same job, leased and recorded like any other, so no store transaction
+    is held while the sources are linked (SQLite has one writer, and the lake's data keys
+    are stored by a connection of their own). Operator (``start_build``)."""
+    from govdata.core.jobs.inline import run_job_here
+
+    with caller.act() as ctx:
+        queued = start_build(ctx, code, data)
+    assert queued.job_id is not None
+
+    def step(done: int, total: int | None, message: str | None) -> None:
+        if progress is not None and total:
+            progress(done / total, message or "")
+
+    run_job_here(caller.db, caller.settings, queued.job_id, on_progress=step)
+    with caller.act() as ctx:
+        return get_build(ctx, code, queued.id)
 
 
 # -- golden records -------------------------------------------------------------------------

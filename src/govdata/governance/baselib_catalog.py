@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from govdata.catalog.access import entry_scope
 from govdata.catalog.models import CatalogEntry
@@ -38,6 +39,8 @@ from govdata.governance.baselib import ensure_library, get_library
 from govdata.governance.baselib_models import BaseLibrary
 from govdata.governance.baselib_schemas import AttachIn, LibraryOut
 from govdata.security.context import ActionContext
+from govdata.security.crypto.columns import encryptable
+from govdata.security.crypto.policy import encrypted_fields
 from govdata.security.permissions import Perm
 from govdata.sources.base import ColumnInfo, TableInfo
 from govdata.sources.models import SourceSystem
@@ -81,11 +84,11 @@ def platform_source(ctx: ActionContext, department_id: str) -> SourceSystem:
     return source
 
 
-def _columns(
-    entry: CatalogEntry, ctx: ActionContext, subject: linkage.Subject
+def _mapping(
+    s: Session, entry: CatalogEntry, subject: linkage.Subject
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The mount mapping of the golden columns onto the entry's items, and unmapped items."""
-    items = entry_items(ctx.session, entry)
+    items = entry_items(s, entry)
     schema = linkage.golden_schema(subject)
     labels = {f.name: f.label for f in subject.fields}
     table = TableInfo(
@@ -120,6 +123,26 @@ def _columns(
     return columns, [i.name for i in items if i.name not in mapped]
 
 
+def golden_encryption(s: Session, lib: BaseLibrary) -> dict[str, str]:
+    """The golden columns to keep SM4-encrypted at rest, with their mode: the columns of the
+    entry's sensitive items when its grade requires encryption (``security.crypto.policy``,
+    as for a collected table); none while the library has no published entry."""
+    if lib.entry_id is None or lib.code not in linkage.SUBJECTS:
+        return {}
+    entry = s.get(CatalogEntry, lib.entry_id)
+    if entry is None or entry.status != EntryStatus.PUBLISHED or not entry.published_version_id:
+        return {}
+    mount = s.scalar(select(Mount).where(Mount.entry_id == entry.id))
+    schema = linkage.golden_schema(linkage.SUBJECTS[lib.code])
+    if mount is not None and mount.lake_table == lib.lake_table:
+        columns = list(mount.columns or [])
+    else:
+        columns = _mapping(s, entry, linkage.SUBJECTS[lib.code])[0]
+    wanted = encrypted_fields(s, entry.id, columns, ["entity_id"])
+    strings, _others = encryptable(schema, wanted)
+    return {name: wanted[name] for name in strings}
+
+
 def refresh_mount(ctx: ActionContext, lib: BaseLibrary) -> Mount | None:
     """Make or update the PHYSICAL mount of the library's entry on its golden table.
 
@@ -133,7 +156,7 @@ def refresh_mount(ctx: ActionContext, lib: BaseLibrary) -> Mount | None:
     if entry is None or entry.status != EntryStatus.PUBLISHED or not entry.published_version_id:
         return None
     subject = linkage.SUBJECTS[lib.code]
-    columns, unmapped = _columns(entry, ctx, subject)
+    columns, unmapped = _mapping(s, entry, subject)
     mount = s.scalar(select(Mount).where(Mount.entry_id == entry.id))
     if mount is not None and mount.lake_table not in (None, lib.lake_table):
         return None

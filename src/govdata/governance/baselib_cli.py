@@ -100,8 +100,9 @@ def build(
             def step(fraction: float, message: str) -> None:
                 bar.update(task, completed=fraction * 100, description=f"{library}: {message}")
 
-            with Caller(db, settings, CLI_ACTOR).act() as ctx:
-                out = baselib.build_now(ctx, library, BuildIn(retrain=retrain), progress=step)
+            out = baselib.build_here(
+                Caller(db, settings, CLI_ACTOR), library, BuildIn(retrain=retrain), progress=step
+            )
             bar.update(task, completed=100)
     except GovDataError as exc:
         raise _fail(exc, settings) from exc

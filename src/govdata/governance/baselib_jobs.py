@@ -46,7 +46,7 @@ def build_library(job: JobRun) -> dict[str, Any] | None:
             raise JobFailed(f"library of build {build_id} not found")
         build.status = BuildStatus.RUNNING.value
         build.started_at = now()
-        state = baselib.library_state(lib)
+        state = baselib.library_state(s, lib)
         sources, order, retrain = list(build.sources), dict(build.authority), build.retrain
     try:
         done = baselib.compute(
