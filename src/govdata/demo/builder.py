@@ -23,6 +23,7 @@ from govdata.core.db import Database
 from govdata.core.errors import Conflict
 from govdata.demo.catalog import CatalogProgress, seed_catalog
 from govdata.demo.exchange import ExchangeProgress, seed_exchange
+from govdata.demo.governance import GovernanceProgress, seed_governance
 from govdata.demo.province import SeedResult, logins, seed_province, store_is_empty
 from govdata.demo.quality import QualityProgress, seed_quality
 from govdata.demo.sharing import seed_sharing
@@ -117,14 +118,16 @@ def build(
     catalog_progress: CatalogProgress | None = None,
     exchange_progress: ExchangeProgress | None = None,
     quality_progress: QualityProgress | None = None,
+    governance_progress: GovernanceProgress | None = None,
 ) -> tuple[SeedResult, dict[str, Any]]:
     """Seed the province, build the sources into ``settings.data_dir``, catalogue them and the
     departments' other resources, mount the sources and run their first loads, attach quality
-    rules to the source entries and check them once, seed sharing (applications, grants, a
+    rules to the source entries and check them once, load the household register and run the
+    cross-source checks and base-library builds, seed sharing (applications, grants, a
     subscription); mark it ready.
 
     ``on_stage`` hears ``"seed"``, ``"sources"``, ``"catalog"``, ``"exchange"``,
-    ``"quality"`` and then ``"sharing"`` as each stage begins.
+    ``"quality"``, ``"governance"`` and then ``"sharing"`` as each stage begins.
     Catalogue seeding skips departments already catalogued, so a rerun after an
     interruption finishes the catalogue without duplicating entries.
     """
@@ -170,6 +173,9 @@ def build(
         on_stage("quality")
     quality = seed_quality(db, settings, progress=quality_progress)
     if on_stage:
+        on_stage("governance")
+    governance = seed_governance(db, settings, progress=governance_progress)
+    if on_stage:
         on_stage("sharing")
     shared = seed_sharing(db, settings, engine=demo.engine, mariadb=mariadb)
     _write_marker(
@@ -193,6 +199,7 @@ def build(
                 for m in mounted
             ],
             "quality": quality,
+            "governance": governance,
             "sharing": shared,
             "built_at": now().isoformat(timespec="seconds"),
         },

@@ -126,6 +126,10 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
                 tasks[name] = bar.add_task("挂载与首次归集 mounts and first loads", total=None)
             elif name == "quality":
                 tasks[name] = bar.add_task("质量规则与首次检查 quality rules and runs", total=None)
+            elif name == "governance":
+                tasks[name] = bar.add_task(
+                    "多源校核与基础库 cross-source checks, base libraries", total=None
+                )
             elif name == "sharing":
                 tasks[name] = bar.add_task("共享申请、授权、订阅 sharing", total=None)
 
@@ -137,6 +141,9 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
 
         def quality_progress(done: int, total: int, table: str) -> None:
             bar.update(tasks["quality"], completed=done, total=total)
+
+        def governance_progress(done: int, total: int, step: str) -> None:
+            bar.update(tasks["governance"], completed=done, total=total)
 
         def progress(kind: str, name: str, amount: int, total: int | None) -> None:
             if name not in tasks:
@@ -157,6 +164,7 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
             catalog_progress=catalog_progress,
             exchange_progress=exchange_progress,
             quality_progress=quality_progress,
+            governance_progress=governance_progress,
         )
         for task in tasks.values():
             bar.update(task, total=bar.tasks[task].completed)
