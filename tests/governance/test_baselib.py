@@ -225,7 +225,10 @@ def test_the_library_is_cataloged_with_a_mount_on_its_table(
     again = _build(org)
     assert again.mode == "unchanged", again.error
     marks = lake.encrypted_columns("baselib.population")
-    assert "resident_id" in marks and "entity_id" not in marks
+    # The key deterministic (lookups by ID number stay inside the scan), entity_id clear.
+    assert marks["resident_id"] == "det" and "entity_id" not in marks
+    with org.as_("xn_officer").act() as ctx:
+        assert len(baselib.search_records(ctx, "population", ZHAO).items) == 1
     stored = Lake(lake.root).read("baselib.population", columns=["resident_id"])  # no keys
     assert ZHAO not in stored.column("resident_id").to_pylist()
     assert (

@@ -720,25 +720,35 @@ def search_records(ctx: ActionContext, code: str, q: str) -> RecordPage:
     if not q:
         return RecordPage(items=[], masked=not _lib_preview(ctx, lib), query=q)
     key, name = subject.key_field, subject.name_field
-    k, n = quote_identifier(key, "duckdb"), quote_identifier(name, "duckdb")
-    con = duckdb.connect()
-    try:
-        con.register(
-            "golden",
-            lake.scan(
-                lib.lake_table,
-                columns=["entity_id", key, name, "record_count", "source_count"],
-            ),
-        )
-        rows = con.execute(
-            f"""SELECT entity_id, {k}, {n}, record_count, source_count FROM golden
-                WHERE entity_id = ? OR upper({k}) = upper(?) OR contains({n}, ?)
-                ORDER BY ({n} = ? OR entity_id = ? OR upper({k}) = upper(?)) DESC, entity_id
-                LIMIT {int(SEARCH_LIMIT)}""",  # noqa: S608
-            [q, q, q, q, q, q],
-        ).fetchall()
-    finally:
-        con.close()
+    columns = ["entity_id", key, name, "record_count", "source_count"]
+    # An entity id or a key is looked up inside the scan (file statistics; on an encrypted
+    # key column the deterministic ciphertext is matched), without reading every row.
+    found = lake.read(lib.lake_table, columns=columns, filter=pc.field("entity_id") == q)
+    if found.num_rows == 0:
+        ds = lake.dataset(lib.lake_table)
+        found = lake.scan(
+            lib.lake_table,
+            columns=columns,
+            filter=pc.field(key) == q.upper(),
+            dataset=ds,
+            lookups=[[key, "=", q.upper()]],
+        ).read_all()
+    rows: list[tuple[Any, ...]] = [tuple(r.values()) for r in found.to_pylist()[:SEARCH_LIMIT]]
+    if not rows:
+        # A name: every name is read (and decrypted, if the entry requires it).
+        k, n = quote_identifier(key, "duckdb"), quote_identifier(name, "duckdb")
+        con = duckdb.connect()
+        try:
+            con.register("golden", lake.scan(lib.lake_table, columns=columns))
+            rows = con.execute(
+                f"""SELECT entity_id, {k}, {n}, record_count, source_count FROM golden
+                    WHERE contains({n}, ?)
+                    ORDER BY ({n} = ?) DESC, entity_id
+                    LIMIT {int(SEARCH_LIMIT)}""",  # noqa: S608
+                [q, q],
+            ).fetchall()
+        finally:
+            con.close()
     clear = _lib_preview(ctx, lib)
     kinds = {f.name: f.kind for f in subject.fields}
     items = [

@@ -138,7 +138,10 @@ def golden_encryption(s: Session, lib: BaseLibrary) -> dict[str, str]:
         columns = list(mount.columns or [])
     else:
         columns = _mapping(s, entry, linkage.SUBJECTS[lib.code])[0]
-    wanted = encrypted_fields(s, entry.id, columns, ["entity_id"])
+    # The key (ID number / credit code) deterministic, as a merge key of a collected table
+    # is: lookups by key still run inside the scan.
+    key = linkage.SUBJECTS[lib.code].key_field
+    wanted = encrypted_fields(s, entry.id, columns, ["entity_id", key])
     strings, _others = encryptable(schema, wanted)
     return {name: wanted[name] for name in strings}
 
