@@ -15,8 +15,11 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from govdata.app import create_app
 from govdata.config import Settings
 from govdata.core.db import Database
 from govdata.core.jobs.models import Job
@@ -24,9 +27,11 @@ from govdata.demo import governance
 from govdata.demo.defects import read_report
 from govdata.exchange.models import Pipeline, PipelineRun
 from govdata.governance import linkage
+from govdata.governance.baselib_models import LibraryBuild
 from govdata.governance.crosscheck_models import CrosscheckConflict, CrosscheckRun
 from govdata.lake.tables import Lake
 from tests.demo.conftest import query
+from tests.web.conftest import csrf_from
 
 Demo = tuple[Database, Settings, dict[str, Any]]
 Sources = tuple[Path, dict[str, Any]]
@@ -300,3 +305,35 @@ def test_golden_records_take_the_authoritative_sources_values(sqlite_demo: Demo)
                 assert (value, source, rule, key) == (source_value, code, "authority", str(k))
             checked += len(rows)
     assert checked > 300
+
+
+def test_the_portal_shows_the_checks_and_libraries_right_after_the_build(
+    sqlite_demo: Demo,
+) -> None:
+    db, settings, _ = sqlite_demo
+    run = _runs(db)["population"]
+    with TestClient(create_app(settings, migrate=False), follow_redirects=False) as client:
+        page = client.get("/login")
+        r = client.post(
+            "/login",
+            data={
+                "username": governance.OPERATOR,
+                "password": settings.demo_password,
+                "csrf_token": csrf_from(page.text),
+            },
+        )
+        assert r.status_code == 303, r.text
+        checked = client.get(f"/governance/crosscheck/runs/{run.id}")
+        assert checked.status_code == 200
+        assert f'data-stat="conflicts">{run.conflict_count}<' in checked.text
+        assert 'data-rate="name"' in checked.text and 'data-conflict="name"' in checked.text
+        library = client.get("/governance/baselibs/population")
+        assert library.status_code == 200
+        assert 'data-size="2"' in library.text and 'id="cluster-chart-data"' in library.text
+        with db.transaction() as s:
+            build = s.scalar(select(LibraryBuild).order_by(LibraryBuild.created_at).limit(1))
+            assert build is not None and build.status == "succeeded"
+        golden = Lake.from_settings(settings).scan("baselib.population").read_all()
+        entity = golden.filter(pc.greater(golden["source_count"], 1))["entity_id"][0]
+        record = client.get(f"/governance/baselibs/population/records/{entity}")
+        assert record.status_code == 200 and "户籍" in record.text

@@ -92,8 +92,9 @@ def wipe(settings: Settings) -> None:
     """Throw away a previous demo: its source files and an embedded store.
 
     Only a directory marked as a demo is touched; anything else is left for
-    ``build`` to refuse. A store elsewhere (PostgreSQL) is kept: seeding is
-    get-or-create, so the rebuild reuses its regions, departments and users.
+    ``build`` to refuse. The lake is thrown away with an embedded store. A store
+    elsewhere (PostgreSQL) is kept, and the lake with it: seeding is get-or-create, so
+    the rebuild reuses its regions, departments and users.
     """
     data_dir = settings.data_dir
     marker = read_marker(data_dir)
@@ -105,6 +106,11 @@ def wipe(settings: Settings) -> None:
     if store is not None:
         for path in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
             path.unlink(missing_ok=True)
+        # The lake goes with the store that describes it (when it lives in the data
+        # directory): the new build's stages would read the old tables, encrypted under
+        # data keys the new store never held.
+        if settings.lake_dir == data_dir / "lake":
+            shutil.rmtree(settings.lake_dir, ignore_errors=True)
 
 
 def build(
