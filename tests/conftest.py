@@ -3,18 +3,16 @@
 Each test gets a fresh store copied from a template migrated once per run:
 a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL. A test's PostgreSQL
 store commits without waiting for the WAL flush (``synchronous_commit = off``: only a crash
-of the server could lose a commit, which no test does) and is dropped off the test's path:
-``DROP DATABASE`` makes the server checkpoint before it returns, seconds on a busy machine.
+of the server could lose a commit, which no test does) and is dropped off the test's path
+(tests/pgdrop.py).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import threading
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,7 @@ from sqlalchemy import create_engine, text
 
 from govdata.config import Settings
 from govdata.core.db import Database
-from tests import services
+from tests import pgdrop, services
 
 STORES = ["sqlite", "postgres"]
 
@@ -65,75 +63,12 @@ def pg_template() -> Iterator[str]:
     _pg_admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-class PgDropper:
-    """Drops the stores tests are done with, in a thread of its own.
-
-    Every ``DROP DATABASE`` asks PostgreSQL for a checkpoint (every dirty buffer of the
-    server written and synced) and waits for it. The thread takes all the names that piled
-    up while it was busy and drops them at once, each on a connection of its own: drops
-    that wait together share one checkpoint. ``close`` drops what is left and raises the
-    first error, if any."""
-
-    PARALLEL = 8
-
-    def __init__(self) -> None:
-        self._names: list[str] = []
-        self._errors: list[BaseException] = []
-        self._closed = False
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="pg-dropper", daemon=True)
-        self._thread.start()
-
-    def drop(self, name: str) -> None:
-        with self._cond:
-            if not self._closed:
-                self._names.append(name)
-                self._cond.notify()
-                return
-        _pg_admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    def _run(self) -> None:
-        engine = create_engine(
-            services.PG_ADMIN_URL,
-            isolation_level="AUTOCOMMIT",
-            pool_size=self.PARALLEL,
-            max_overflow=0,
-        )
-
-        def drop(name: str) -> None:
-            try:
-                with engine.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            except Exception as exc:  # reported by close(), at the end of the session
-                self._errors.append(exc)
-
-        try:
-            with ThreadPoolExecutor(self.PARALLEL, thread_name_prefix="pg-drop") as pool:
-                while True:
-                    with self._cond:
-                        while not self._names and not self._closed:
-                            self._cond.wait()
-                        if not self._names:
-                            return
-                        batch, self._names = self._names, []
-                    list(pool.map(drop, batch))
-        finally:
-            engine.dispose()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        self._thread.join()
-        if self._errors:
-            raise self._errors[0]
-
-
-@pytest.fixture(scope="session")
-def pg_dropper() -> Iterator[PgDropper]:
-    dropper = PgDropper()
-    yield dropper
-    dropper.close()
+@pytest.fixture(scope="session", autouse=True)
+def _pg_drops() -> Iterator[None]:
+    """Stores and source databases are dropped in the background (tests/pgdrop.py); the
+    session waits for the last drops."""
+    yield
+    pgdrop.finish()
 
 
 def fresh_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
@@ -145,7 +80,6 @@ def fresh_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
         yield f"sqlite:///{target}"
         return
     tpl: str = request.getfixturevalue("pg_template")
-    dropper: PgDropper = request.getfixturevalue("pg_dropper")
     name = f"govdata_t_{uuid.uuid4().hex[:12]}"
     try:
         _pg_admin_exec(
@@ -154,7 +88,7 @@ def fresh_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> It
         )
         yield _pg_url(name)
     finally:
-        dropper.drop(name)
+        pgdrop.drop_later(services.PG_ADMIN_URL, name)
 
 
 @pytest.fixture(params=STORES)

@@ -17,7 +17,7 @@ import psycopg
 import pymysql
 
 from govdata.sources import MariaDBConnector, PostgresConnector, SourceConnector
-from tests import services
+from tests import pgdrop, services
 
 
 @dataclass
@@ -90,6 +90,9 @@ def mariadb_db(prefix: str = "govdata_t") -> Iterator[SourceDb]:
         admin.close()
 
 
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
 @contextmanager
 def postgres_db(prefix: str = "govdata_t") -> Iterator[SourceDb]:
     services.need("PostgreSQL", services.postgres_up())
@@ -102,16 +105,5 @@ def postgres_db(prefix: str = "govdata_t") -> Iterator[SourceDb]:
         yield SourceDb("postgres", name, "127.0.0.1", 5432, "postgres", "", conn)
     finally:
         conn.close()
-        with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
-            # Replication slots and open sessions keep a database alive; end them first.
-            admin.execute(
-                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                "WHERE database = %s AND NOT active",
-                (name,),
-            )
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        # Off the test's path; idle replication slots and open sessions go with it.
+        pgdrop.drop_later(PG_ADMIN, name)
