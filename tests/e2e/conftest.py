@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,7 +17,6 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from govdata.config import Settings
-from govdata.core.db import Database
 from tests import services
 from tests.web.conftest import Seed, seed
 
@@ -61,7 +61,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) 
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def server(tmp_path: Path, sqlite_template: Path) -> Iterator[Server]:
     """A fresh server per test: lockouts and jobs of one test never leak into another."""
     services.need("Chromium", services.chromium_present())
     env = {
@@ -83,9 +83,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
         job_handler_modules=env["GOVDATA_JOB_HANDLER_MODULES"],
         embedded_worker=False,
     )
-    db = Database(settings.db_url)
-    db.migrate()
-    db.dispose()
+    # The store migrated once per run (tests/conftest.py), copied as for every other test.
+    settings.data_dir.mkdir(parents=True)
+    shutil.copy(sqlite_template, settings.data_dir / "govdata.db")
     seeded = seed(settings)
     port = _free_port()
     proc = subprocess.Popen(
