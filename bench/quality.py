@@ -151,10 +151,6 @@ def _strings(chars: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     return arr
 
 
-def _digits(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
-    return np.asarray(rng.integers(0, 10, size=(n, width)), dtype=np.int64)
-
-
 def _resident_ids(
     rng: np.random.Generator, start: int, n: int, born: np.ndarray, cats: np.ndarray
 ) -> pa.Array:
@@ -569,6 +565,9 @@ def peer_spec(lake: Lake, workdir: Path) -> Path:
     return path
 
 
+PEAK_MEMORY_MIB: dict[str, float] = {}  # the peers' largest resident set over their runs
+
+
 def run_peer(python: Path, peer: str, spec: Path, workdir: Path) -> tuple[Timing, Counts, str]:
     out = workdir / f"{peer}-{time.monotonic_ns()}.json"
     cmd = [str(python), str(BENCH / "quality_peers.py"), peer, str(spec), str(out)]
@@ -579,6 +578,7 @@ def run_peer(python: Path, peer: str, spec: Path, workdir: Path) -> tuple[Timing
         raise SystemExit(f"{peer} failed (exit {done.returncode})")
     got = json.loads(out.read_text())
     counts = {k: (v[0], int(v[1])) for k, v in got["counts"].items()}
+    PEAK_MEMORY_MIB[peer] = max(PEAK_MEMORY_MIB.get(peer, 0.0), float(got["max_rss_mib"]))
     return (float(got["seconds"]), float(got["cpu_seconds"])), counts, str(got["version"])
 
 
@@ -711,6 +711,7 @@ def main() -> None:
             for c in contenders
         }
         report["versions"] = versions
+        report["peers_peak_memory_mib"] = PEAK_MEMORY_MIB
         report["counts"] = {
             r.id: {"checked": counts["govdata"][r.id][0], "failed": counts["govdata"][r.id][1]}
             for r in RULES

@@ -55,6 +55,14 @@ def _anchored(regex: str) -> str:
 MOBILE = "1[3-9][0-9]{9}"
 
 
+def _peak_memory_mib() -> float:
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking parent.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -340,7 +348,7 @@ def main() -> None:
             {
                 "seconds": seconds,
                 "cpu_seconds": cpu,
-                "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "max_rss_mib": _peak_memory_mib(),
                 "counts": counts,
                 "version": version,
             }
