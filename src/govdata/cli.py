@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +10,7 @@ from rich.console import Console
 from govdata.catalog import cli as catalog_cli
 from govdata.config import Settings
 from govdata.core import logredact
-from govdata.core.db import Database
+from govdata.core.cli_shell import DataDirOpt, load_settings, open_db
 from govdata.core.jobs import cli as jobs_cli
 from govdata.demo import cli as demo_cli
 from govdata.exchange import cli as exchange_cli
@@ -24,25 +23,6 @@ from govdata.sharing import cli as sharing_cli
 
 app = typer.Typer(help="GovData 一体化政务大数据平台", no_args_is_help=True)
 console = Console()
-
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $GOVDATA_DATA_DIR or ./data)"),
-]
-
-
-def load_settings(data_dir: Path | None = None, **overrides: object) -> Settings:
-    """Settings from the environment, with command-line options on top."""
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    return Settings(**overrides)  # type: ignore[arg-type]
-
-
-def open_db(settings: Settings) -> Database:
-    """Open the store and bring it to the newest migration."""
-    db = Database(settings.db_url)
-    db.migrate()
-    return db
 
 
 @app.command()

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from govdata.catalog import national, search
+from govdata.core.cli_shell import load_settings, open_db
 from govdata.core.clock import DISPLAY_TZ
 from govdata.core.errors import GovDataError
 from govdata.security.context import ActionContext, Caller
@@ -31,9 +32,6 @@ DataDirOpt = Annotated[
 
 @contextmanager
 def _action(data_dir: Path | None) -> Iterator[ActionContext]:
-    # Imported here: govdata.cli imports this module while it is being built.
-    from govdata.cli import load_settings, open_db
-
     settings = load_settings(data_dir)
     db = open_db(settings)
     try:

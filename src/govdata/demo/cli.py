@@ -22,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from govdata.config import Settings
+from govdata.core.cli_shell import load_settings, open_db
 from govdata.core.db import Database
 from govdata.core.errors import GovDataError
 from govdata.demo import builder
@@ -66,8 +67,8 @@ def demo(
     persons: Annotated[int | None, typer.Option(hidden=True, min=1)] = None,
 ) -> None:
     """构建青海演示省份并启动服务 Build the Qinghai demo province and serve it."""
-    # govdata.cli imports this module; import its helpers once both are loaded.
-    from govdata.cli import load_settings, open_db, run_server
+    # govdata.cli imports this module; import its server once both are loaded.
+    from govdata.cli import run_server
 
     settings = load_settings(data_dir, demo_mode=True)
     engine: Engine = "mariadb" if sources is SourceEngine.mariadb else "sqlite"

@@ -35,6 +35,7 @@ from rich.table import Table
 from rich.text import Text
 
 from govdata.config import Settings
+from govdata.core.cli_shell import CLI_ACTOR, DataDirOpt, fail, open_store
 from govdata.core.clock import local
 from govdata.core.db import Database
 from govdata.core.errors import GovDataError
@@ -43,13 +44,11 @@ from govdata.exchange import pipelines
 from govdata.exchange.schemas import RunDetail, RunOut
 from govdata.exchange.vocab import PipelineKind, PipelineState
 from govdata.security.context import ActionContext, Caller
-from govdata.security.context_types import Actor
 
 log = logging.getLogger(__name__)
 pipeline_app = typer.Typer(help="归集管道 Collection pipelines", no_args_is_help=True)
 console = Console()
 # Whoever runs the CLI on the node already holds the store; audit records name them "cli".
-CLI_ACTOR = Actor(kind="system", id=None, name="cli")
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 STATUS_STYLE = {
     "queued": "cyan",
@@ -61,33 +60,15 @@ STATUS_STYLE = {
     "paused": "yellow",
 }
 
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $GOVDATA_DATA_DIR or ./data)"),
-]
-
-
-def _open(data_dir: Path | None) -> tuple[Settings, Database]:
-    # Imported here: govdata.cli imports this module while it is being built.
-    from govdata.cli import load_settings, open_db
-
-    settings = load_settings(data_dir)
-    return settings, open_db(settings)
-
-
-def _fail(exc: GovDataError, settings: Settings) -> typer.Exit:
-    console.print(f"[red]{exc.message(settings.default_locale)}[/red] ({exc.code})")
-    return typer.Exit(1)
-
 
 @contextmanager
 def _action(data_dir: Path | None) -> Iterator[ActionContext]:
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             yield ctx
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
 
@@ -250,7 +231,7 @@ def run_cmd(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Run a pipeline now, in this process, with a progress bar (rows, rate, ETA)."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     caller = Caller(db, settings, CLI_ACTOR)
     try:
         with caller.act() as ctx:
@@ -269,7 +250,7 @@ def run_cmd(
         with caller.act() as ctx:
             detail = pipelines.get_run(ctx, run.id)
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     _print_run(detail)

@@ -8,7 +8,6 @@ progress bar, and every change is audited.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,41 +15,21 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from govdata.config import Settings
+from govdata.core.cli_shell import CLI_ACTOR, DataDirOpt, fail, open_store
 from govdata.core.clock import now
-from govdata.core.db import Database
 from govdata.core.errors import GovDataError
 from govdata.governance import baselib, baselib_catalog, baselib_dupes, linkage
 from govdata.governance.baselib_models import DuplicateCheck
 from govdata.governance.baselib_schemas import AttachIn, BuildIn, BuildOut, DuplicateCheckIn
 from govdata.security.context import Caller
-from govdata.security.context_types import Actor
 
 baselib_app = typer.Typer(
     help="基础库 Base libraries: build (population | legal_entity), show, search, duplicates",
     no_args_is_help=True,
 )
 console = Console()
-CLI_ACTOR = Actor(kind="system", id=None, name="cli")
 
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $GOVDATA_DATA_DIR or ./data)"),
-]
 LibraryArg = Annotated[str, typer.Argument(help="population | legal_entity")]
-
-
-def _open(data_dir: Path | None) -> tuple[Settings, Database]:
-    # Imported here: govdata.cli imports this module while it is being built.
-    from govdata.cli import load_settings, open_db
-
-    settings = load_settings(data_dir)
-    return settings, open_db(settings)
-
-
-def _fail(exc: GovDataError, settings: Settings) -> typer.Exit:
-    console.print(f"[red]{exc.message(settings.default_locale)}[/red] ({exc.code})")
-    return typer.Exit(1)
 
 
 def print_build(b: BuildOut) -> None:
@@ -86,7 +65,7 @@ def build(
     data_dir: DataDirOpt = None,
 ) -> None:
     """构建基础库 Build a library now: link its sources, write golden records to the lake."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Progress(
             TextColumn("{task.description}"),
@@ -105,7 +84,7 @@ def build(
             )
             bar.update(task, completed=100)
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     print_build(out)
@@ -114,12 +93,12 @@ def build(
 @baselib_app.command("show")
 def show(library: LibraryArg, data_dir: DataDirOpt = None) -> None:
     """基础库概况 A library: sources, authority order, last builds, cluster sizes."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             lib = baselib.get_library(ctx, library)
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     console.print(
@@ -160,12 +139,12 @@ def show(library: LibraryArg, data_dir: DataDirOpt = None) -> None:
 @baselib_app.command("search")
 def search(library: LibraryArg, q: str, data_dir: DataDirOpt = None) -> None:
     """查找黄金记录 Golden records by key, entity id or name."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             page = baselib.search_records(ctx, library, q)
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     table = Table("entity", "key", "name", "records", "sources")
@@ -179,12 +158,12 @@ def search(library: LibraryArg, q: str, data_dir: DataDirOpt = None) -> None:
 @baselib_app.command("record")
 def record(library: LibraryArg, entity_id: str, data_dir: DataDirOpt = None) -> None:
     """黄金记录 One golden record: fields with provenance, and its linked source records."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             rec = baselib.get_record(ctx, library, entity_id)
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     table = Table("field", "value", "source", "source record", "rule")
@@ -203,12 +182,12 @@ def record(library: LibraryArg, entity_id: str, data_dir: DataDirOpt = None) -> 
 @baselib_app.command("attach")
 def attach(library: LibraryArg, entry: str, data_dir: DataDirOpt = None) -> None:
     """编目基础库 Catalog the library with a published entry (mounted on its table)."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             lib = baselib_catalog.attach_entry(ctx, library, AttachIn(entry=entry))
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     console.print(
@@ -224,7 +203,7 @@ def dedupe(
     data_dir: DataDirOpt = None,
 ) -> None:
     """重复数据检测 Duplicates inside one entry's lake table, checked now."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             queued = baselib_dupes.start_check(ctx, DuplicateCheckIn(entry=entry, subject=subject))
@@ -239,7 +218,7 @@ def dedupe(
             baselib_dupes.record_check(ctx, check, found)
             out = baselib_dupes.check_out(ctx, check)
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     console.print(

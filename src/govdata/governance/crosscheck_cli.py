@@ -6,45 +6,23 @@ store and the lake, so conflict values are shown as stored); every change is aud
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from govdata.config import Settings
-from govdata.core.db import Database
+from govdata.core.cli_shell import CLI_ACTOR, DataDirOpt, fail, open_store
 from govdata.core.errors import GovDataError
 from govdata.governance import authority, crosscheck, crosscheck_runs
 from govdata.governance.crosscheck_schemas import AuthorityIn, RunOut
 from govdata.security.context import Caller
-from govdata.security.context_types import Actor
 
 crosscheck_app = typer.Typer(
     help="多源校核 Cross-source checks: subjects, authoritative sources, runs, conflicts",
     no_args_is_help=True,
 )
 console = Console()
-CLI_ACTOR = Actor(kind="system", id=None, name="cli")
-
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $GOVDATA_DATA_DIR or ./data)"),
-]
-
-
-def _open(data_dir: Path | None) -> tuple[Settings, Database]:
-    # Imported here: govdata.cli imports this module while it is being built.
-    from govdata.cli import load_settings, open_db
-
-    settings = load_settings(data_dir)
-    return settings, open_db(settings)
-
-
-def _fail(exc: GovDataError, settings: Settings) -> typer.Exit:
-    console.print(f"[red]{exc.message(settings.default_locale)}[/red] ({exc.code})")
-    return typer.Exit(1)
 
 
 def _rate(compared: int, agreed: int) -> str:
@@ -80,7 +58,7 @@ def print_run(run: RunOut) -> None:
 @crosscheck_app.command("subjects")
 def subjects(data_dir: DataDirOpt = None) -> None:
     """校核主题 Subjects with their sources and latest run."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             found = crosscheck.list_subjects(ctx)
@@ -111,7 +89,7 @@ def set_order(
     data_dir: DataDirOpt = None,
 ) -> None:
     """权威数据源 Show the authority order per field, or set one field's (--field, --order)."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             out = crosscheck.get_subject(ctx, subject)
@@ -128,7 +106,7 @@ def set_order(
                     ctx, subject, field, AuthorityIn(sources=[by_label[n] for n in names])
                 )
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     labels = {src.id: src.label for src in out.sources}
@@ -144,12 +122,12 @@ def run(
     data_dir: DataDirOpt = None,
 ) -> None:
     """多源校核 Check the subject now and print the agreement per field."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             out = crosscheck_runs.run_check(ctx, subject)
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     print_run(out)
@@ -164,12 +142,12 @@ def conflicts(
     data_dir: DataDirOpt = None,
 ) -> None:
     """冲突清单 A run's conflicts, each source's value and the authority's winner (*)."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             found = crosscheck_runs.list_conflicts(ctx, run_id, field=field, page=page, size=size)
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     table = Table("key", "field", "values")

@@ -6,43 +6,21 @@ the store); runs and rule changes are audited like any other.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from govdata.config import Settings
-from govdata.core.db import Database
+from govdata.core.cli_shell import CLI_ACTOR, DataDirOpt, fail, open_store
 from govdata.core.errors import GovDataError
 from govdata.governance import quality_rules, quality_runs
 from govdata.security.context import Caller
-from govdata.security.context_types import Actor
 
 quality_app = typer.Typer(
     help="数据质量 Data quality: run rules, list and suggest rules", no_args_is_help=True
 )
 console = Console()
-CLI_ACTOR = Actor(kind="system", id=None, name="cli")
-
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $GOVDATA_DATA_DIR or ./data)"),
-]
-
-
-def _open(data_dir: Path | None) -> tuple[Settings, Database]:
-    # Imported here: govdata.cli imports this module while it is being built.
-    from govdata.cli import load_settings, open_db
-
-    settings = load_settings(data_dir)
-    return settings, open_db(settings)
-
-
-def _fail(exc: GovDataError, settings: Settings) -> typer.Exit:
-    console.print(f"[red]{exc.message(settings.default_locale)}[/red] ({exc.code})")
-    return typer.Exit(1)
 
 
 def _rate(rate: float | None) -> str:
@@ -56,12 +34,12 @@ def run(
 ) -> None:
     """Run the entry's enabled rules now and print each rule's result. Exits 1 when the
     run could not read the data; 0 otherwise, failing rules included."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             out = quality_runs.run_entry(ctx, resource_code, trigger="cli")
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     if out.status != "succeeded":
@@ -98,12 +76,12 @@ def rules(
     data_dir: DataDirOpt = None,
 ) -> None:
     """List the entry's rules."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             found = quality_rules.list_rules(ctx, resource_code)
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     table = Table()
@@ -121,13 +99,13 @@ def suggest(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Show the rules the entry's items call for; ``--apply`` attaches those not attached."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             found = quality_rules.suggest_rules(ctx, resource_code)
             added = quality_rules.apply_suggestions(ctx, resource_code) if apply else []
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     for sug in found:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from govdata.core.cli_shell import load_settings, open_db
 from govdata.core.clock import local
 from govdata.core.errors import GovDataError
 from govdata.security.context import ActionContext
@@ -47,8 +48,6 @@ def _errors_to_exit() -> Iterator[None]:
 
 def _run(data_dir: Path | None, action: Callable[[ActionContext], T]) -> T:
     """Run one action as the system actor in one transaction."""
-    # govdata.cli imports this module, so it can only be imported once both are loaded.
-    from govdata.cli import load_settings, open_db
     from govdata.security.context import Caller
     from govdata.security.context_types import SYSTEM
 

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from govdata.core.cli_shell import load_settings, open_db
 from govdata.core.db import Database
 from govdata.core.errors import GovDataError, InvalidInput
 from govdata.lake.query import run_select
@@ -58,9 +59,6 @@ def _errors_to_exit() -> Iterator[None]:
 
 
 def _lake(data_dir: Path | None) -> Lake:
-    # govdata.cli imports this module, so it can only be imported once both are loaded.
-    from govdata.cli import load_settings
-
     return Lake.from_settings(load_settings(data_dir))
 
 
@@ -98,7 +96,6 @@ def _entry_names(data_dir: Path | None, entry_ids: set[str]) -> dict[str, str]:
     if not entry_ids:
         return {}
     from govdata.catalog.models import CatalogEntry
-    from govdata.cli import load_settings
 
     settings = load_settings(data_dir)
     if not settings.database_url and not (settings.data_dir / "govdata.db").exists():
@@ -119,8 +116,6 @@ def _entry_names(data_dir: Path | None, entry_ids: set[str]) -> dict[str, str]:
 
 
 def _audit(data_dir: Path | None, sql: str, outcome: str, rows: int | None) -> None:
-    from govdata.cli import load_settings, open_db
-
     settings = load_settings(data_dir)
     db = open_db(settings)
     try:

@@ -6,52 +6,30 @@ the store); the scan and every change are audited.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from govdata.config import Settings
+from govdata.core.cli_shell import CLI_ACTOR, DataDirOpt, fail, open_store
 from govdata.core.clock import local
-from govdata.core.db import Database
 from govdata.core.errors import GovDataError
 from govdata.security.anomaly import alerts, detect, rule_settings
 from govdata.security.anomaly.vocab import Severity
 from govdata.security.context import Caller
-from govdata.security.context_types import Actor
 
 alerts_app = typer.Typer(
     help="安全告警 Security alerts: anomaly detection scan, alerts, rules", no_args_is_help=True
 )
 console = Console()
-CLI_ACTOR = Actor(kind="system", id=None, name="cli")
-
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $GOVDATA_DATA_DIR or ./data)"),
-]
-
-
-def _open(data_dir: Path | None) -> tuple[Settings, Database]:
-    # Imported here: govdata.cli imports this module while it is being built.
-    from govdata.cli import load_settings, open_db
-
-    settings = load_settings(data_dir)
-    return settings, open_db(settings)
-
-
-def _fail(exc: GovDataError, settings: Settings) -> typer.Exit:
-    console.print(f"[red]{exc.message(settings.default_locale)}[/red] ({exc.code})")
-    return typer.Exit(1)
 
 
 @alerts_app.command("scan")
 def scan(data_dir: DataDirOpt = None) -> None:
     """Scan the audit records written since the last scan now (the server does it every
     minute); prints what it read and raised."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         result = detect.scan_now(Caller(db, settings, CLI_ACTOR))
     finally:
@@ -73,7 +51,7 @@ def list_alerts(
     data_dir: DataDirOpt = None,
 ) -> None:
     """安全告警 Alerts, newest first (active ones by default)."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             page = alerts.list_alerts(
@@ -83,7 +61,7 @@ def list_alerts(
                 limit=limit,
             )
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     finally:
         db.dispose()
     table = Table("code", "rule", "severity", "subject", "observed", "threshold", "seen", "status")
@@ -105,7 +83,7 @@ def list_alerts(
 @alerts_app.command("rules")
 def list_rules(data_dir: DataDirOpt = None) -> None:
     """告警规则 The alert rules with their current settings."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             rules = rule_settings.list_rules(ctx)

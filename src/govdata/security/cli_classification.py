@@ -8,7 +8,6 @@ runs its job here, with a progress bar, unless ``--queue-only`` leaves it to the
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,9 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from govdata.config import Settings
+from govdata.core.cli_shell import CLI_ACTOR, DataDirOpt, fail, open_store
 from govdata.core.clock import local
-from govdata.core.db import Database
 from govdata.core.errors import GovDataError
 from govdata.core.jobs import inline
 from govdata.security import classification, discovery, discovery_actions, retention
@@ -28,31 +26,11 @@ from govdata.security.classification_schemas import (
     ScanOut,
 )
 from govdata.security.context import Caller
-from govdata.security.context_types import Actor
 
 classification_app = typer.Typer(
     help="分类分级 Classification policy and sensitive-data discovery", no_args_is_help=True
 )
 console = Console()
-CLI_ACTOR = Actor(kind="system", id=None, name="cli")
-
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $GOVDATA_DATA_DIR or ./data)"),
-]
-
-
-def _open(data_dir: Path | None) -> tuple[Settings, Database]:
-    # Imported here: govdata.cli imports this module while it is being built.
-    from govdata.cli import load_settings, open_db
-
-    settings = load_settings(data_dir)
-    return settings, open_db(settings)
-
-
-def _fail(exc: GovDataError, settings: Settings) -> typer.Exit:
-    console.print(f"[red]{exc.message(settings.default_locale)}[/red] ({exc.code})")
-    return typer.Exit(1)
 
 
 def _yes(flag: bool) -> str:
@@ -62,7 +40,7 @@ def _yes(flag: bool) -> str:
 @classification_app.command("show")
 def show_cmd(data_dir: DataDirOpt = None) -> None:
     """The controls of every grade."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     with Caller(db, settings, CLI_ACTOR).act() as ctx:
         controls = classification.get_controls(ctx)
     table = Table(
@@ -94,7 +72,7 @@ def set_cmd(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Change the controls of one grade (the table must keep its rules)."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     given = {
         "allow_download": download,
         "default_mask": mask,
@@ -109,14 +87,14 @@ def set_cmd(
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             classification.update_controls(ctx, data)
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     show_cmd(data_dir)
 
 
 @classification_app.command("retention")
 def retention_cmd(data_dir: DataDirOpt = None) -> None:
     """Delivered files kept longer than their grade allows (a report; nothing is deleted)."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     with Caller(db, settings, CLI_ACTOR).act() as ctx:
         report = retention.retention_report(ctx)
     if not report:
@@ -177,7 +155,7 @@ def scan_cmd(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Scan a sample for personal data and print the findings and suggestions."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         data = ScanCreate(
             entry=entry, lake_table=lake_table, source_id=source, table=table, sample_rows=rows
@@ -190,7 +168,7 @@ def scan_cmd(
         with caller.act() as ctx:
             scan = discovery_actions.start_scan(ctx, data)
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     if queue_only or scan.job_id is None:
         console.print(f"scan {scan.id} queued (job {scan.job_id})")
         return
@@ -208,9 +186,9 @@ def scan_cmd(
 @classification_app.command("scan-show")
 def scan_show_cmd(scan_id: str, data_dir: DataDirOpt = None) -> None:
     """One scan's findings and suggestions."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             _print_scan(discovery_actions.get_scan(ctx, scan_id))
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import select
 
-from govdata.config import Settings
+from govdata.core.cli_shell import CLI_ACTOR, DataDirOpt, open_store
 from govdata.core.clock import local
 from govdata.core.db import Database
 from govdata.core.errors import GovDataError
@@ -39,22 +39,9 @@ destroy_app = typer.Typer(
     help="数据安全销毁 Secure destruction: request, approve, certificate", no_args_is_help=True
 )
 console = Console()
-CLI_ACTOR = Actor(kind="system", id=None, name="cli")
 
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $GOVDATA_DATA_DIR or ./data)"),
-]
 AsOpt = Annotated[str | None, typer.Option("--as", help="act as this platform user")]
 BackgroundOpt = Annotated[bool, typer.Option("--background", help="leave the job to the workers")]
-
-
-def _open(data_dir: Path | None) -> tuple[Settings, Database]:
-    # Imported here: govdata.cli imports this module while it is being built.
-    from govdata.cli import load_settings, open_db
-
-    settings = load_settings(data_dir)
-    return settings, open_db(settings)
 
 
 def _actor(db: Database, username: str | None) -> Actor:
@@ -73,7 +60,7 @@ def _actor(db: Database, username: str | None) -> Actor:
 
 @contextmanager
 def _act(data_dir: Path | None, username: str | None = None) -> Iterator[ActionContext]:
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, _actor(db, username)).act() as ctx:
             yield ctx
@@ -85,7 +72,7 @@ def _act(data_dir: Path | None, username: str | None = None) -> Iterator[ActionC
 
 
 def _run_here(data_dir: Path | None, job_id: str, label: str) -> None:
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Progress(
             TextColumn(label), BarColumn(), TextColumn("{task.description}"), console=console

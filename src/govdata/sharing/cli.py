@@ -6,19 +6,16 @@ the store); every change goes through the sharing actions and is audited.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from govdata.config import Settings
+from govdata.core.cli_shell import CLI_ACTOR, DataDirOpt, fail, open_store
 from govdata.core.clock import local
-from govdata.core.db import Database
 from govdata.core.errors import GovDataError
 from govdata.security.context import Caller
-from govdata.security.context_types import Actor
 from govdata.sharing import application_views, deadlines, grants
 from govdata.sharing.schemas import ReasonIn
 from govdata.sharing.vocab import ApplicationStatus, GrantStatus
@@ -27,25 +24,6 @@ sharing_app = typer.Typer(
     help="数据共享 Sharing: applications, grants, deadlines", no_args_is_help=True
 )
 console = Console()
-CLI_ACTOR = Actor(kind="system", id=None, name="cli")
-
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $GOVDATA_DATA_DIR or ./data)"),
-]
-
-
-def _open(data_dir: Path | None) -> tuple[Settings, Database]:
-    # Imported here: govdata.cli imports this module while it is being built.
-    from govdata.cli import load_settings, open_db
-
-    settings = load_settings(data_dir)
-    return settings, open_db(settings)
-
-
-def _fail(exc: GovDataError, settings: Settings) -> typer.Exit:
-    console.print(f"[red]{exc.message(settings.default_locale)}[/red] ({exc.code})")
-    return typer.Exit(1)
 
 
 @sharing_app.command("applications")
@@ -55,12 +33,12 @@ def list_applications(
     data_dir: DataDirOpt = None,
 ) -> None:
     """共享申请 Applications, newest first, with their countdown."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             page = application_views.list_applications(ctx, status=status, limit=limit)
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     table = Table("code", "entry", "consumer", "provider", "status", "step", "days left")
     for a in page.items:
         left = "" if a.days_left is None else str(a.days_left)
@@ -85,12 +63,12 @@ def list_grants(
     data_dir: DataDirOpt = None,
 ) -> None:
     """授权 Grants, newest first."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             page = grants.list_grants(ctx, status=status, limit=limit)
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     table = Table("id", "code", "entry", "consumer", "items", "expires", "status")
     for g in page.items:
         table.add_row(
@@ -112,18 +90,18 @@ def revoke(
     data_dir: DataDirOpt = None,
 ) -> None:
     """撤销授权 Revoke a grant; its next request is refused."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             out = grants.revoke_grant(ctx, grant_id, ReasonIn(reason=reason))
     except GovDataError as exc:
-        raise _fail(exc, settings) from exc
+        raise fail(exc, settings) from exc
     console.print(f"{out.code}: {out.status_label}")
 
 
 @sharing_app.command("sweep")
 def sweep(data_dir: DataDirOpt = None) -> None:
     """Escalate overdue steps, demands and tickets now (the server does it every 5 minutes)."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     counts = deadlines.sweep(db, settings)
     console.print(" ".join(f"{k}={v}" for k, v in counts.items()))

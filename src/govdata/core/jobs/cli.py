@@ -18,9 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from govdata.config import Settings
+from govdata.core.cli_shell import CLI_ACTOR, DataDirOpt, open_store
 from govdata.core.clock import local
-from govdata.core.db import Database
 from govdata.core.errors import GovDataError
 from govdata.core.jobs import actions
 from govdata.core.jobs.models import FINISHED
@@ -28,17 +27,11 @@ from govdata.core.jobs.schedules import ensure_standing
 from govdata.core.jobs.schemas import JobEnqueue, JobOut
 from govdata.core.jobs.worker import Worker
 from govdata.security.context import ActionContext, Caller
-from govdata.security.context_types import Actor
 
 jobs_app = typer.Typer(help="后台任务 Jobs", no_args_is_help=True)
 console = Console()
 # Whoever runs the CLI on the node already holds the store; audit records name them "cli".
-CLI_ACTOR = Actor(kind="system", id=None, name="cli")
 
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $GOVDATA_DATA_DIR or ./data)"),
-]
 STATUS_STYLE = {
     "queued": "cyan",
     "running": "yellow",
@@ -49,17 +42,9 @@ STATUS_STYLE = {
 }
 
 
-def _open(data_dir: Path | None) -> tuple[Settings, Database]:
-    # Imported here: govdata.cli imports this module while it is being built.
-    from govdata.cli import load_settings, open_db
-
-    settings = load_settings(data_dir)
-    return settings, open_db(settings)
-
-
 @contextmanager
 def _action(data_dir: Path | None) -> Iterator[ActionContext]:
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             yield ctx
@@ -85,7 +70,7 @@ def worker(
 ) -> None:
     """Run a job worker until SIGTERM / Ctrl-C (then finish or hand back running jobs)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     w = Worker(db, settings, queues=queue, concurrency=concurrency)
     ensure_standing(db)
     console.print(
@@ -205,7 +190,7 @@ def _progress_text(job: JobOut) -> str:
 
 
 def _follow(data_dir: Path | None, job: JobOut) -> JobOut:
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     caller = Caller(db, settings, CLI_ACTOR)
     columns = (
         TextColumn("{task.description}"),

@@ -14,29 +14,15 @@ import typer
 from rich.console import Console
 
 from govdata.config import Settings
-from govdata.core.db import Database
+from govdata.core.cli_shell import CLI_ACTOR, DataDirOpt, open_store
 from govdata.core.errors import GovDataError
 from govdata.security.context import Caller
-from govdata.security.context_types import Actor
 from govdata.security.ledger import actions, bundle
 from govdata.security.ledger.jobs import seal_pass
 from govdata.security.ledger.verify import verify_ledger
 
 audit_app = typer.Typer(help="审计账本 Audit ledger: verify, prove, sign", no_args_is_help=True)
 console = Console()
-CLI_ACTOR = Actor(kind="system", id=None, name="cli")
-
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $GOVDATA_DATA_DIR or ./data)"),
-]
-
-
-def _open(data_dir: Path | None) -> tuple[Settings, Database]:
-    from govdata.cli import load_settings, open_db
-
-    settings = load_settings(data_dir)
-    return settings, open_db(settings)
 
 
 def _zh(settings: Settings) -> bool:
@@ -46,7 +32,7 @@ def _zh(settings: Settings) -> bool:
 @audit_app.command("verify")
 def verify(data_dir: DataDirOpt = None) -> None:
     """Re-check every record against the ledger; exit 1 naming the first bad record."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with db.transaction() as s:
             report = verify_ledger(s, settings)
@@ -74,7 +60,7 @@ def verify(data_dir: DataDirOpt = None) -> None:
 @audit_app.command("head")
 def head(data_dir: DataDirOpt = None) -> None:
     """Seal what is queued and print the latest signed tree head (signing a new one if due)."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             out = actions.tree_head(ctx)
@@ -98,7 +84,7 @@ def prove(
             "(give a record id, or both --first and --second)"
         )
         raise typer.Exit(2)
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         with Caller(db, settings, CLI_ACTOR).act() as ctx:
             if record is not None:
@@ -142,7 +128,7 @@ def check(
 @audit_app.command("seal")
 def seal(data_dir: DataDirOpt = None) -> None:
     """Seal queued audit records now (the server does it every few seconds)."""
-    settings, db = _open(data_dir)
+    settings, db = open_store(data_dir)
     try:
         n = seal_pass(db, settings)
     finally:
