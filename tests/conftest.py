@@ -24,6 +24,11 @@ from tests import pgdrop, services
 
 STORES = ["sqlite", "postgres"]
 
+# pytest-xdist's workers start with COLUMNS=80 in their environment. The CLI's Rich console,
+# made when a test module imports govdata.cli, would keep the width it finds then for good
+# and ignore the COLUMNS the CLI tests set; without one it reads COLUMNS as it prints.
+os.environ.pop("COLUMNS", None)
+
 
 def _pg_url(dbname: str) -> str:
     return services.PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
