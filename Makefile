@@ -28,8 +28,11 @@ assets: $(VENDOR)/.copied
 demo: $(STAMP) assets
 	$(BIN)/govdata demo --size $(SIZE)
 
+# Two pytest-xdist workers (the CI machine has two cores), whole test files to each, longest
+# first (tests/xdist_schedule.py); TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP) assets
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: bench-jobs bench-catalog bench-collect bench-data-api bench-ledger bench-quality bench-linkage
 

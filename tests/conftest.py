@@ -30,6 +30,17 @@ STORES = ["sqlite", "postgres"]
 os.environ.pop("COLUMNS", None)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``-n 2 --dist loadfile`` (``make test``): whole files to each worker, the demo's files
+    together, longest first (tests/xdist_schedule.py)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.xdist_schedule import FileScheduling
+
+    return FileScheduling(config, log)  # type: ignore[arg-type]
+
+
 def _pg_url(dbname: str) -> str:
     return services.PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
 
