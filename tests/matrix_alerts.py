@@ -47,7 +47,7 @@ _serial = itertools.count(1)
 
 def _newest_officer(w: Any) -> tuple[str | None, str | None]:
     """The security administrator the matrix made last: the caller, when it is one."""
-    with w.db.transaction() as s:
+    with w.db.transaction(immediate=True) as s:
         row = s.execute(
             select(User.id, User.username)
             .join(RoleAssignment, RoleAssignment.user_id == User.id)
@@ -80,7 +80,7 @@ def _alert(w: Any, path: str) -> str:
         status = "disposing"
     assignee_id, assignee_name = _newest_officer(w) if status != "open" else (None, None)
     at = now() - timedelta(minutes=5)
-    with w.db.transaction() as s:
+    with w.db.transaction(immediate=True) as s:
         alert = Alert(
             code=f"ALM{n:06d}",
             rule="denied_burst",

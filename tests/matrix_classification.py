@@ -54,7 +54,7 @@ BODIES: dict[tuple[str, str], Callable[[Any, int], Any]] = {
 
 def _scan(w: Any) -> str:
     """A queued scan of the world's department: readable by its officers, nothing to decide."""
-    with w.db.transaction() as s:
+    with w.db.transaction(immediate=True) as s:
         dept = org.department_by_id(s, w.dept_id)
         assert dept is not None
         scan = DiscoveryScan(

@@ -68,14 +68,14 @@ BODIES: dict[tuple[str, str], Callable[[Any, int], Any]] = {
 
 
 def _subject_id(w: Any) -> str:
-    with w.db.transaction() as s:
+    with w.db.transaction(immediate=True) as s:
         return load_subject(s, "population").id
 
 
 def _source(w: Any) -> str:
     entry_id = _entry(w)
     subject_id = _subject_id(w)
-    with w.db.transaction() as s:
+    with w.db.transaction(immediate=True) as s:
         src = SubjectSource(
             subject_id=subject_id,
             entry_id=entry_id,
@@ -93,7 +93,7 @@ def _source(w: Any) -> str:
 
 def _run(w: Any) -> str:
     subject_id = _subject_id(w)
-    with w.db.transaction() as s:
+    with w.db.transaction(immediate=True) as s:
         run = CrosscheckRun(
             subject_id=subject_id,
             subject_code="population",

@@ -134,7 +134,7 @@ def _pipeline(w: Any) -> str:
 
 def _run(w: Any) -> str:
     pipeline_id = _pipeline(w)
-    with w.db.transaction() as s:
+    with w.db.transaction(immediate=True) as s:
         run = PipelineRun(pipeline_id=pipeline_id, kind="full", trigger="manual", status="failed")
         s.add(run)
         s.flush()

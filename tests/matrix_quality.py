@@ -114,7 +114,7 @@ def _rule(w: Any) -> str:
 def _run(w: Any) -> str:
     """A finished run of a fresh entry (recorded directly: runs have their own tests)."""
     entry_id = _entry(w)
-    with w.db.transaction() as s:
+    with w.db.transaction(immediate=True) as s:
         entry = s.get(CatalogEntry, entry_id)
         assert entry is not None
         run = QualityRun(

@@ -221,7 +221,7 @@ def _as(w: Any, role: Role, department_id: str) -> Caller:
                 roles=[RoleAssignmentIn(role=role, department_id=department_id)],
             ),
         )
-    with w.db.transaction() as s:
+    with w.db.transaction(immediate=True) as s:
         user = s.get(User, out.id)
         assert user is not None
         actor = auth.actor_for_user(user)

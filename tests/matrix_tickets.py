@@ -117,7 +117,7 @@ def _ticket(w: Any, path: str) -> str:
     step = path.rsplit("/", 1)[-1]
     status = _STATE.get(step, "open")
     entry_id, code, name = _entry(w)
-    with w.db.transaction() as s:
+    with w.db.transaction(immediate=True) as s:
         region = department_scope(s, w.dept_id).region_path or ""
         reported = step in ("close", "reopen")
         t = Ticket(
