@@ -123,13 +123,19 @@ class LakeMirror:
 def _drain(
     stream: PostgresChangeStream, position: dict[str, object], **kw: object
 ) -> list[ChangeBatch]:
+    """Read until 3 reads in a row come back empty: one empty read under load can be the
+    decoder still working through a large transaction, not the end of the changes."""
     batches = []
-    while True:
+    empty = 0
+    while empty < 3:
         batch = stream.read(position, max_wait_seconds=0.5, **kw)  # type: ignore[arg-type]
         position = batch.position
-        if not batch.changes:
-            return batches
-        batches.append(batch)
+        if batch.changes:
+            batches.append(batch)
+            empty = 0
+        else:
+            empty += 1
+    return batches
 
 
 def test_insert_update_delete_of_every_common_type_reach_the_lake(tmp_path: Path) -> None:
