@@ -41,7 +41,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -741,7 +741,3 @@ def provenance(text: str | None) -> dict[str, dict[str, str]]:
         return {}
     data = json.loads(text)
     return {k: v for k, v in data.items() if v is not None}
-
-
-def sources_of(spec: LibrarySpec) -> Iterable[str]:
-    return (s.id for s in spec.sources)

@@ -339,10 +339,6 @@ def get_ticket(ctx: ActionContext, ticket_id: str) -> TicketOut:
 # -- who may move it ---------------------------------------------------------------------
 
 
-def may_provide(actor: Actor, t: Ticket) -> bool:
-    return actor.can(Perm.SHARING_DECIDE, _sides(t)[0])
-
-
 def may_report(actor: Actor, t: Ticket) -> bool:
     """The reporter's side (close, reopen): its department's ``sharing.apply``, or the
     operator's ``sharing.manage``."""
@@ -350,10 +346,6 @@ def may_report(actor: Actor, t: Ticket) -> bool:
         return True
     sides = _sides(t)
     return len(sides) > 1 and actor.can(Perm.SHARING_APPLY, sides[1])
-
-
-def may_oversee(actor: Actor, t: Ticket) -> bool:
-    return actor.can(Perm.SHARING_MANAGE, _sides(t)[0])
 
 
 def _as_provider(ctx: ActionContext, t: Ticket) -> None:
