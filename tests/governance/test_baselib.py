@@ -361,3 +361,24 @@ def test_the_portal_builds_a_library_and_shows_records_with_provenance(
     result = CliRunner().invoke(cli_app, ["baselib", "show", "population", "--data-dir", data_dir])
     assert result.exit_code == 0, result.output
     assert "baselib.population" in result.output
+
+
+def test_a_build_that_cannot_read_a_source_ends_failed_with_the_reason_audited(
+    world: World, built: baselib.BuildOut
+) -> None:
+    org = world.org
+    folder = Lake.from_settings(org.settings).path(world.sources["SB"].table)
+    aside = folder.with_name(folder.name + ".aside")
+    with org.as_("operator").act() as ctx:
+        queued = baselib.start_build(ctx, "population", BuildIn(retrain=True))
+    folder.rename(aside)
+    try:
+        Worker(org.db, org.settings).run_until_idle()
+    finally:
+        aside.rename(folder)
+    with org.as_("operator").act() as ctx:
+        done = baselib.get_build(ctx, "population", queued.id)
+    assert done.status == "failed" and done.error
+    last = audit_rows(org.db, "governance.baselib.build")[-1]
+    assert (last["outcome"], last["target_type"]) == ("failure", "governance_baselib")
+    assert last["details"] == {"build_id": queued.id, "error": done.error}

@@ -558,3 +558,29 @@ def test_a_source_that_does_not_map_a_field_is_left_out_of_its_figures() -> None
         ("2", "gender"): ({"a": "2", "b": "女", "c": "M"}, "c"),
         ("2", "name"): ({"a": "乙", "b": "乙乙"}, "a"),
     }
+
+
+def test_a_run_that_cannot_read_a_source_ends_failed_with_the_reason_audited(
+    world: World, run: Any
+) -> None:
+    from govdata.core.jobs.models import Job
+
+    org = world.org
+    folder = Lake.from_settings(org.settings).path(world.sources["SB"].table)
+    aside = folder.with_name(folder.name + ".aside")
+    with org.as_("operator").act() as ctx:
+        queued = crosscheck_runs.start_run(ctx, "population")
+    folder.rename(aside)
+    try:
+        Worker(org.db, org.settings).run_until_idle()
+    finally:
+        aside.rename(folder)
+    with org.as_("operator").act() as ctx:
+        done = crosscheck_runs.get_run(ctx, queued.id)
+    assert done.status == "failed" and done.error
+    with org.db.transaction() as s:
+        job = s.get(Job, queued.job_id)
+        assert job is not None and job.status == "failed"
+    last = audit_rows(org.db, "governance.crosscheck.run")[-1]
+    assert (last["outcome"], last["target_id"]) == ("failure", queued.id)
+    assert last["details"] == {"subject": "population", "error": done.error}

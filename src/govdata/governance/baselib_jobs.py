@@ -12,19 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from govdata.core.clock import now
-from govdata.core.errors import GovDataError
 from govdata.core.jobs.registry import job_handler
 from govdata.core.jobs.worker import JobFailed, JobRun
 from govdata.governance import baselib, baselib_dupes
 from govdata.governance.baselib_models import BaseLibrary, DuplicateCheck, LibraryBuild
 from govdata.governance.baselib_schemas import BuildStatus
-from govdata.security.audit import FAILURE, write_audit
+from govdata.governance.job_failure import fail_row
 from govdata.security.context import Caller
 from govdata.security.context_types import SYSTEM
-
-
-def _message(exc: Exception, locale: str) -> str:
-    return exc.message(locale) if isinstance(exc, GovDataError) else str(exc)
 
 
 def _progress(job: JobRun) -> Any:
@@ -59,23 +54,16 @@ def build_library(job: JobRun) -> dict[str, Any] | None:
             progress=_progress(job),
         )
     except Exception as exc:  # the build records why it failed; the job fails for good
-        message = _message(exc, settings.default_locale)
-        with db.transaction(immediate=True) as s:
-            failed = s.get(LibraryBuild, build_id)
-            assert failed is not None
-            failed.status = BuildStatus.FAILED.value
-            failed.finished_at = now()
-            failed.error = message[:2000]
-            write_audit(
-                s,
-                SYSTEM,
-                "governance.baselib.build",
-                target_type="governance_baselib",
-                target_id=failed.library_id,
-                outcome=FAILURE,
-                details={"build_id": build_id, "error": failed.error},
-            )
-        raise JobFailed(message) from exc
+        raise fail_row(
+            db,
+            settings,
+            LibraryBuild,
+            build_id,
+            exc,
+            action="governance.baselib.build",
+            target=lambda b: ("governance_baselib", b.library_id),
+            details=lambda b: {"build_id": build_id},
+        ) from exc
     with Caller(db, settings, SYSTEM).act() as ctx:
         build = ctx.session.get(LibraryBuild, build_id)
         assert build is not None
@@ -106,23 +94,16 @@ def check_duplicates(job: JobRun) -> dict[str, Any] | None:
     try:
         found = baselib_dupes.compute(settings, subject, table, columns, _progress(job))
     except Exception as exc:
-        message = _message(exc, settings.default_locale)
-        with db.transaction(immediate=True) as s:
-            failed = s.get(DuplicateCheck, check_id)
-            assert failed is not None
-            failed.status = BuildStatus.FAILED.value
-            failed.finished_at = now()
-            failed.error = message[:2000]
-            write_audit(
-                s,
-                SYSTEM,
-                "governance.baselib.dedupe",
-                target_type="governance_duplicate_check",
-                target_id=check_id,
-                outcome=FAILURE,
-                details={"error": failed.error},
-            )
-        raise JobFailed(message) from exc
+        raise fail_row(
+            db,
+            settings,
+            DuplicateCheck,
+            check_id,
+            exc,
+            action="governance.baselib.dedupe",
+            target=lambda c: ("governance_duplicate_check", check_id),
+            details=lambda c: {},
+        ) from exc
     with Caller(db, settings, SYSTEM).act() as ctx:
         check = ctx.session.get(DuplicateCheck, check_id)
         assert check is not None

@@ -12,13 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from govdata.core.clock import now
-from govdata.core.errors import GovDataError
 from govdata.core.jobs.registry import job_handler
 from govdata.core.jobs.worker import JobFailed, JobRun
 from govdata.governance import crosscheck_runs
 from govdata.governance.crosscheck_models import CrosscheckRun, CrosscheckSubject
 from govdata.governance.crosscheck_schemas import RunStatus
-from govdata.security.audit import FAILURE, write_audit
+from govdata.governance.job_failure import fail_row
 from govdata.security.context import Caller
 from govdata.security.context_types import SYSTEM
 
@@ -45,25 +44,16 @@ def run_crosscheck(job: JobRun) -> dict[str, Any] | None:
             settings, subject, sources, order, lambda d, t, m: job.progress(d, t, m)
         )
     except Exception as exc:  # the run records why it failed; the job fails for good
-        message = (
-            exc.message(settings.default_locale) if isinstance(exc, GovDataError) else str(exc)
-        )
-        with db.transaction(immediate=True) as s:
-            failed = s.get(CrosscheckRun, run_id)
-            assert failed is not None
-            failed.status = RunStatus.FAILED.value
-            failed.finished_at = now()
-            failed.error = message[:2000]
-            write_audit(
-                s,
-                SYSTEM,
-                "governance.crosscheck.run",
-                target_type="governance_crosscheck_run",
-                target_id=run_id,
-                outcome=FAILURE,
-                details={"subject": failed.subject_code, "error": failed.error},
-            )
-        raise JobFailed(message) from exc
+        raise fail_row(
+            db,
+            settings,
+            CrosscheckRun,
+            run_id,
+            exc,
+            action="governance.crosscheck.run",
+            target=lambda r: ("governance_crosscheck_run", run_id),
+            details=lambda r: {"subject": r.subject_code},
+        ) from exc
     with Caller(db, settings, SYSTEM).act() as ctx:
         run = ctx.session.get(CrosscheckRun, run_id)
         assert run is not None
