@@ -65,8 +65,8 @@ from govdata.governance.baselib_schemas import (
     RecordPage,
     RecordSummary,
     SourceOut,
-    label,
 )
+from govdata.governance.vocab import label
 from govdata.lake.tables import Lake
 from govdata.security.context import ActionContext, Caller
 from govdata.security.permissions import Perm, Scope

@@ -34,8 +34,8 @@ from govdata.governance.baselib_schemas import (
     BuildStatus,
     DuplicateCheckIn,
     DuplicateCheckOut,
-    label,
 )
+from govdata.governance.vocab import label
 from govdata.lake.tables import Lake
 from govdata.security.context import ActionContext
 from govdata.security.permissions import Perm, Scope

@@ -34,15 +34,6 @@ RULE_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def label(labels: dict[str, tuple[str, str]], value: str | None, locale: str = "zh_CN") -> str:
-    if value is None:
-        return ""
-    pair = labels.get(value)
-    if pair is None:
-        return value
-    return pair[1] if locale.startswith("en") else pair[0]
-
-
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

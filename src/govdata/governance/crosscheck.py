@@ -39,8 +39,8 @@ from govdata.governance.crosscheck_schemas import (
     SubjectOut,
     SubjectUpdate,
     check_fields,
-    label,
 )
+from govdata.governance.vocab import label
 from govdata.identity import queries as org
 from govdata.lake.tables import Lake
 from govdata.security.context import ActionContext

@@ -45,8 +45,8 @@ from govdata.governance.crosscheck_schemas import (
     RunOut,
     RunPage,
     RunStatus,
-    label,
 )
+from govdata.governance.vocab import label
 from govdata.lake.tables import Lake
 from govdata.security.context import ActionContext
 from govdata.security.permissions import Perm, Scope

@@ -50,13 +50,6 @@ RUN_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def label(labels: dict[str, tuple[str, str]], value: str, locale: str = "zh_CN") -> str:
-    pair = labels.get(value)
-    if pair is None:
-        return value
-    return pair[1] if locale.startswith("en") else pair[0]
-
-
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from govdata.governance.vocab import label
+
 
 class NodeKind(StrEnum):
     SOURCE = "source"  # a department's source table (or query, file, API endpoint)
@@ -75,10 +77,7 @@ LAYERS: dict[str, int] = {
 
 
 def kind_label(kind: str, locale: str) -> str:
-    pair = NODE_LABELS.get(kind) or EDGE_LABELS.get(kind)
-    if pair is None:
-        return kind
-    return pair[1] if locale.startswith("en") else pair[0]
+    return label(NODE_LABELS if kind in NODE_LABELS else EDGE_LABELS, kind, locale)
 
 
 class LineageNode(BaseModel):

@@ -28,8 +28,8 @@ from govdata.governance.crosscheck_schemas import (
     SubjectIn,
     SubjectOut,
     SubjectUpdate,
-    label,
 )
+from govdata.governance.vocab import label
 from govdata.security.permissions import Perm
 from govdata.web.portal import Page, PortalRouter, UserForm, UserPage, parse
 from govdata.web.templating import N_

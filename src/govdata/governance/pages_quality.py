@@ -34,8 +34,8 @@ from govdata.governance.quality_schemas import (
     RuleOut,
     RuleUpdate,
     ScoreRow,
-    label,
 )
+from govdata.governance.vocab import label
 from govdata.identity import queries as org
 from govdata.security.permissions import Perm
 from govdata.web.portal import Page, PortalRouter, UserForm, UserPage, parse
@@ -219,11 +219,11 @@ def _kind(raw: str) -> RuleKind | None:
 def _common(page: Page) -> dict[str, Any]:
     locale = page.locale
     return {
-        "kinds": [(k.value, label(KIND_LABELS[k], locale)) for k in RuleKind],
-        "kind_label": lambda k: label(KIND_LABELS[RuleKind(k)], locale) if _kind(k) else k,
-        "dimensions": [(d.value, label(DIMENSION_LABELS[d], locale)) for d in Dimension],
+        "kinds": [(k.value, label(KIND_LABELS, k, locale)) for k in RuleKind],
+        "kind_label": lambda k: label(KIND_LABELS, RuleKind(k), locale) if _kind(k) else k,
+        "dimensions": [(d.value, label(DIMENSION_LABELS, d, locale)) for d in Dimension],
         "dim_label": lambda d: (
-            label(DIMENSION_LABELS[Dimension(d)], locale)
+            label(DIMENSION_LABELS, Dimension(d), locale)
             if d in Dimension.__members__.values()
             else d
         ),
@@ -273,7 +273,7 @@ def _radar(page: Page, entries: list[ScoreRow], departments: list[ScoreRow]) -> 
             {"name": row.name, "values": [row.dimension_scores.get(d.value) for d in drawn]}
         )
     return {
-        "indicators": [label(DIMENSION_LABELS[d], page.locale) for d in drawn],
+        "indicators": [label(DIMENSION_LABELS, d, page.locale) for d in drawn],
         "series": series,
         "overall": overall,
     }
@@ -389,7 +389,7 @@ def _entry_page(
             {"name": _tr(page, N_("Score")), "values": [p.score for p in points]},
             *[
                 {
-                    "name": label(DIMENSION_LABELS[d], page.locale),
+                    "name": label(DIMENSION_LABELS, d, page.locale),
                     "values": [p.dimension_scores.get(d.value) for p in points],
                 }
                 for d in Dimension

@@ -38,8 +38,8 @@ from govdata.governance.quality_schemas import (
     RuleOut,
     RuleUpdate,
     SuggestionOut,
-    label,
 )
+from govdata.governance.vocab import label
 from govdata.security.context import ActionContext
 from govdata.security.permissions import Perm
 
@@ -195,7 +195,7 @@ def validate_rule(s: Session, entry: CatalogEntry, data: RuleIn) -> None:
 
 
 def _default_name(data: RuleIn, locale: str = "zh") -> str:
-    kind = label(KIND_LABELS[data.kind], locale)
+    kind = label(KIND_LABELS, data.kind, locale)
     return f"{data.item}：{kind}" if data.item else kind
 
 
@@ -205,10 +205,10 @@ def rule_out(r: QualityRule, locale: str) -> RuleOut:
         entry_id=r.entry_id,
         item=r.item,
         kind=r.kind,
-        kind_label=label(KIND_LABELS[RuleKind(r.kind)], locale),
+        kind_label=label(KIND_LABELS, RuleKind(r.kind), locale),
         params=dict(r.params or {}),
         dimension=r.dimension,
-        dimension_label=label(DIMENSION_LABELS[Dimension(r.dimension)], locale),
+        dimension_label=label(DIMENSION_LABELS, Dimension(r.dimension), locale),
         severity=r.severity,
         enabled=r.enabled,
         origin=r.origin,

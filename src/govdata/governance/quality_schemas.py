@@ -42,7 +42,7 @@ class Dimension(StrEnum):
     VALIDITY = "validity"
 
 
-DIMENSION_LABELS: dict[Dimension, tuple[str, str]] = {
+DIMENSION_LABELS: dict[str, tuple[str, str]] = {
     Dimension.ACCURACY: ("准确性", "Accuracy"),
     Dimension.COMPLETENESS: ("完整性", "Completeness"),
     Dimension.CONSISTENCY: ("一致性", "Consistency"),
@@ -51,7 +51,7 @@ DIMENSION_LABELS: dict[Dimension, tuple[str, str]] = {
     Dimension.VALIDITY: ("规范性", "Validity"),
 }
 
-KIND_LABELS: dict[RuleKind, tuple[str, str]] = {
+KIND_LABELS: dict[str, tuple[str, str]] = {
     RuleKind.NOT_NULL: ("非空", "Not null"),
     RuleKind.UNIQUE: ("唯一", "Unique"),
     RuleKind.PATTERN: ("格式（正则）", "Pattern"),
@@ -87,10 +87,6 @@ DEFAULT_DIMENSION: dict[RuleKind, Dimension] = {
     RuleKind.CROSS_SOURCE: Dimension.CONSISTENCY,
     RuleKind.FRESHNESS: Dimension.TIMELINESS,
 }
-
-
-def label(pair: tuple[str, str], locale: str) -> str:
-    return pair[1] if locale.startswith("en") else pair[0]
 
 
 class _In(BaseModel):

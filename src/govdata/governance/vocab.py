@@ -36,11 +36,19 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def status_label(status: str, locale: str = "zh_CN") -> str:
-    pair = STATUS_LABELS.get(status)
+def label(labels: dict[str, tuple[str, str]], value: str | None, locale: str = "zh_CN") -> str:
+    """The Chinese or English label of ``value`` in ``labels`` (the value itself when it
+    has none)."""
+    if value is None:
+        return ""
+    pair = labels.get(value)
     if pair is None:
-        return status
+        return value
     return pair[1] if locale.startswith("en") else pair[0]
+
+
+def status_label(status: str, locale: str = "zh_CN") -> str:
+    return label(STATUS_LABELS, status, locale)
 
 
 # Working days the provider has to fix a rule ticket, by the rule's severity (5 = critical).
