@@ -362,7 +362,7 @@ def measure(
 ) -> Iterator[Measured]:
     """Every rule's counts and samples: value rules in one pass, then the others."""
     fields = entry_fields(s, entry)
-    mount: Mount | None = mount_of(s, entry.id)
+    mount = rows.mount
     keys = [k for k in (mount.key_columns if mount else []) if k in rows.names][:3]
     value = [r for r in rules if r.kind in VALUE_KINDS]
     specs = [_spec(r, fields) for r in value]
