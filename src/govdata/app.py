@@ -44,6 +44,18 @@ from govdata.identity import pages as identity_pages
 from govdata.lake import api as lake_api
 from govdata.notifications import api as notifications_api
 from govdata.notifications import pages as notifications_pages
+from govdata.opendata import (
+    account_api,
+    ckan_api,
+    dcat_api,
+    pages_account,
+    pages_files,
+    pages_manage,
+    pages_public,
+    pages_showcase,
+    reuse_api,
+)
+from govdata.opendata import api as opendata_api
 from govdata.security import api as security_api
 from govdata.security import (
     api_alerts,
@@ -132,8 +144,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         crosscheck_api,
         baselib_api,
         lineage_api,
+        opendata_api,
+        account_api,
+        reuse_api,
     ):
         app.include_router(api.router, prefix="/api/v1")
+    # The CKAN-compatible Action API (/api/3/action/…, /api/action/…) and the DCAT-AP
+    # export (/catalog.ttl, /dataset/{id}.ttl, …) live where existing tools look for them.
+    app.include_router(ckan_api.router)
+    app.include_router(dcat_api.router)
     for pages in (
         web_pages,
         identity_pages,
@@ -153,6 +172,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         pages_crosscheck,
         pages_baselib,
         pages_lineage,
+        pages_public,
+        pages_files,
+        pages_manage,
+        pages_account,
+        pages_showcase,
     ):
         app.include_router(pages.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

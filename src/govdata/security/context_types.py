@@ -7,7 +7,8 @@ from typing import Literal
 
 from govdata.security.permissions import Perm, Role, RoleGrant, Scope, allows
 
-ActorKind = Literal["user", "app", "system", "anonymous"]
+# "public": a registered member of the public on the open-data portal; it holds no role.
+ActorKind = Literal["user", "app", "system", "anonymous", "public"]
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,12 @@ class Perm(StrEnum):
     QUALITY_MANAGE = "quality.manage"
     # The operator's governance: authoritative sources, cross-source checks, base libraries.
     GOVERNANCE_MANAGE = "governance.manage"
+    # Propose the department's entries for opening, its annual open-list items, and decide
+    # the public's applications for its conditionally open datasets.
+    OPENDATA_PUBLISH = "opendata.publish"
+    # The operator's open-data work: opening reviews, featuring, the annual open list,
+    # reuse reviews, public accounts.
+    OPENDATA_MANAGE = "opendata.manage"
 
 
 _READ_ORG = {Perm.REGION_READ, Perm.DEPARTMENT_READ, Perm.NOTIFICATION_READ}
@@ -129,6 +135,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.QUALITY_READ,
             Perm.QUALITY_MANAGE,
             Perm.GOVERNANCE_MANAGE,
+            Perm.OPENDATA_MANAGE,
             Perm.LEDGER_READ,
             Perm.LEDGER_ANCHOR,
             Perm.SECURITY_READ,
@@ -171,6 +178,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.DATA_READ,
             Perm.QUALITY_READ,
             Perm.QUALITY_MANAGE,
+            Perm.OPENDATA_PUBLISH,
         }
     ),
     # App credentials act as department users, so a lower node's data bureau reaches this

@@ -76,6 +76,8 @@ PERM_LABELS = {
     Perm.QUALITY_READ: N_("View data quality"),
     Perm.QUALITY_MANAGE: N_("Manage and run quality rules"),
     Perm.GOVERNANCE_MANAGE: N_("Manage authoritative sources and base libraries"),
+    Perm.OPENDATA_PUBLISH: N_("Propose open datasets and decide open-data applications"),
+    Perm.OPENDATA_MANAGE: N_("Review open datasets, the annual open list and reuses"),
 }
 
 

@@ -1,0 +1,3 @@
+"""Public accounts, verification codes, conditional-open applications and API keys."""
+
+from __future__ import annotations

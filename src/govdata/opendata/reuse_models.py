@@ -1,0 +1,3 @@
+"""The annual open list and reuses (优秀应用)."""
+
+from __future__ import annotations
