@@ -53,6 +53,7 @@ from govdata.opendata import (
     pages_manage,
     pages_public,
     pages_showcase,
+    pages_stats,
     reuse_api,
 )
 from govdata.opendata import api as opendata_api
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         pages_manage,
         pages_account,
         pages_showcase,
+        pages_stats,
     ):
         app.include_router(pages.router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
