@@ -93,6 +93,31 @@ class Settings(BaseSettings):
     ledger_seal_seconds: float = Field(default=2.0, ge=0)
     ledger_head_seconds: float = Field(default=300.0, gt=0)
 
+    # Open-data public accounts (docs/opendata/accounts.md). Verification codes go out through
+    # a gateway per channel: "log" (the embedded default: the code is written to the log),
+    # "smtp" for e-mail and "http" for SMS.
+    opendata_mail_gateway: str = Field(default="log", pattern=r"^(log|smtp)$")
+    opendata_sms_gateway: str = Field(default="log", pattern=r"^(log|http)$")
+    opendata_smtp_host: str = "localhost"
+    opendata_smtp_port: int = Field(default=25, ge=1, le=65535)
+    opendata_smtp_user: str = ""
+    opendata_smtp_password: str = ""
+    opendata_smtp_from: str = "noreply@opendata.invalid"
+    opendata_smtp_starttls: bool = False
+    opendata_smtp_timeout: float = Field(default=10.0, gt=0)
+    opendata_sms_url: str = ""
+    opendata_sms_token: str = ""
+    opendata_code_minutes: int = Field(default=10, ge=1, le=1440)
+    opendata_code_attempts: int = Field(default=5, ge=1, le=20)
+    opendata_code_resend_seconds: int = Field(default=60, ge=0)
+    opendata_session_hours: float = Field(default=12.0, gt=0)
+    # Working days a publisher has to decide a public application for a conditional dataset.
+    opendata_application_days: int = Field(default=10, ge=1, le=60)
+    # API keys' default quotas, and the per-address limit of callers without a key.
+    opendata_key_per_minute: int = Field(default=600, ge=1)
+    opendata_key_per_day: int = Field(default=100_000, ge=1)
+    opendata_anonymous_per_minute: int = Field(default=1200, ge=1)
+
     @property
     def db_url(self) -> str:
         if self.database_url:
