@@ -145,3 +145,87 @@ def opened_schools(org: Org, tmp: Path, **kw: Any) -> Opened:
     with org.as_("operator").act() as ctx:
         datasets.review_opening(ctx, ds.id, ReviewIn(approve=True))
     return Opened(ds.id, ds.name, entry_id, code, table)
+
+
+def opened_schools_by(
+    org: Org,
+    tmp: Path,
+    officer: str,
+    department: str,
+    *,
+    name: str = "全省中小学校名录",
+    open_type: str = "open",
+    grade: int = 2,
+    rows: list[tuple[Any, ...]] = SCHOOLS,
+    **overrides: Any,
+) -> Opened:
+    """``opened_schools`` published by another department (``officer`` of ``department``)."""
+    entry = published_entry(
+        org, officer, **school_content(grade=grade, open_type=open_type, name=name, **overrides)
+    )
+    path = schools_file(tmp / f"schools-{entry.id[-8:]}.db", rows)
+    source_id = add_sqlite_source(org, department, path)
+    with org.as_(officer).act() as ctx:
+        mount = mounts.create_mount(
+            ctx,
+            MountCreate(
+                entry_id=entry.id,
+                source_id=source_id,
+                target="schools",
+                mode="physical",
+                columns=SCHOOL_MAPPING,
+                key_columns=["school_code"],
+            ),
+        )
+        pipeline = pipelines.create_pipeline(
+            ctx, PipelineCreate(mount_id=mount.id, name="全量采集", kind=PipelineKind.FULL)
+        )
+        queued = pipelines.run_now(ctx, pipeline.id)
+    Worker(org.db, org.settings).run_until_idle()
+    with org.as_(officer).act() as ctx:
+        assert pipelines.get_run(ctx, queued.id).status == "succeeded"
+        ds = datasets.propose_opening(ctx, entry.id, ProposeIn(note="面向社会开放"))
+    with org.as_("operator").act() as ctx:
+        datasets.review_opening(ctx, ds.id, ReviewIn(approve=True))
+    return Opened(ds.id, ds.name, entry.id, entry.resource_code, str(mount.lake_table))
+
+
+def republish_schools(
+    org: Org, opened: Opened, officer: str = "xn_officer", **content: Any
+) -> None:
+    """Publish a new version of the dataset's entry with changed content (e.g. ``grade=3``)."""
+    from govdata.catalog import actions as catalog_actions
+    from govdata.catalog.schemas import EntryUpdate, NewVersion, PublishRequest
+
+    with org.as_(officer).act() as ctx:
+        catalog_actions.new_version(ctx, opened.entry_id, NewVersion(change_note="调整"))
+        catalog_actions.update_entry(ctx, opened.entry_id, EntryUpdate(**school_content(**content)))
+        catalog_actions.submit_entry(ctx, opened.entry_id)
+    with org.as_("operator").act() as ctx:
+        catalog_actions.publish_entry(ctx, opened.entry_id, PublishRequest())
+
+
+def recollect(org: Org, entry_id: str, rows: list[tuple[Any, ...]]) -> None:
+    """Replace the rows of the entry's SQLite source and run its full load again (a new
+    lake version)."""
+    from sqlalchemy import select
+
+    from govdata.exchange.models import Mount, Pipeline
+    from govdata.sources.models import SourceSystem
+
+    with org.db.sessions() as s:
+        mount = s.scalars(select(Mount).where(Mount.entry_id == entry_id)).one()
+        pipeline_id = s.scalars(select(Pipeline.id).where(Pipeline.mount_id == mount.id)).one()
+        source = s.get(SourceSystem, mount.source_id)
+        assert source is not None
+        path = Path(source.config["path"])
+    conn = sqlite3.connect(path)
+    conn.execute("DELETE FROM schools")
+    conn.executemany("INSERT INTO schools VALUES (?, ?, ?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+    with org.as_("xn_officer").act() as ctx:
+        queued = pipelines.run_now(ctx, pipeline_id)
+    Worker(org.db, org.settings).run_until_idle()
+    with org.as_("xn_officer").act() as ctx:
+        assert pipelines.get_run(ctx, queued.id).status == "succeeded"
