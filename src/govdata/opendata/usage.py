@@ -39,10 +39,7 @@ def record_usage(
         dataset_id=dataset_id,
         month=month or month_now(),
         department_id=department_id,
-        views=0,
-        downloads=0,
-        calls=0,
-        **{column: n},
+        **{"views": 0, "downloads": 0, "calls": 0, column: n},
     )
     s.execute(
         stmt.on_conflict_do_update(
