@@ -1,0 +1,658 @@
+"""The annual open list (年度开放重点清单): what departments commit to open each year.
+
+Departments propose items (a published catalog entry of theirs, or a dataset still to be
+catalogued, with a planned opening date); the operator accepts or rejects each and then
+approves the list, which locks it (later additions are the operator's). Progress is never
+typed in: an accepted item is *opened* while its entry has a dataset the public gate lets
+through (``access.public_clause``), *overdue* when its planned date has passed unopened,
+and *planned* otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govdata.catalog.actions._common import load_entry
+from govdata.catalog.models import CatalogEntry
+from govdata.catalog.vocab import EntryStatus
+from govdata.core import clock
+from govdata.core.errors import Conflict, InvalidInput, NotFound
+from govdata.identity import queries as org
+from govdata.opendata.access import OPENABLE_TYPES, public_clause
+from govdata.opendata.models import OpenDataset
+from govdata.opendata.reuse_models import OpenList, OpenListItem
+from govdata.opendata.vocab import OPENABLE_GRADE, label
+from govdata.security.context import ActionContext
+from govdata.security.permissions import Perm
+from govdata.security.scopes import scope_clause
+from govdata.sharing.common import department_scope
+
+AUDIT_LIST = "open_list"
+AUDIT_ITEM = "open_list_item"
+
+
+class ListStatus(StrEnum):
+    DRAFT = "draft"  # departments propose, the operator reviews
+    APPROVED = "approved"  # public and locked
+
+
+class ItemStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Progress(StrEnum):
+    OPENED = "opened"
+    OVERDUE = "overdue"
+    PLANNED = "planned"
+
+
+LABELS: dict[str, tuple[str, str]] = {
+    ListStatus.DRAFT: ("编制中", "Draft"),
+    ListStatus.APPROVED: ("已批准", "Approved"),
+    ItemStatus.PROPOSED: ("待审核", "Proposed"),
+    ItemStatus.ACCEPTED: ("已纳入", "Accepted"),
+    ItemStatus.REJECTED: ("未纳入", "Rejected"),
+    Progress.OPENED: ("已开放", "Opened"),
+    Progress.OVERDUE: ("已逾期", "Overdue"),
+    Progress.PLANNED: ("计划中", "Planned"),
+}
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ItemIn(_In):
+    """An item to propose: ``entry`` (id or resource code) or a planned ``name``.
+
+    ``department_id`` is for the operator; an officer's items are their department's.
+    """
+
+    entry: str | None = Field(default=None, max_length=100)
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    planned_date: date
+    open_type: Literal["open", "conditional"] | None = None
+    department_id: str | None = Field(default=None, max_length=36)
+
+
+class ItemReviewIn(_In):
+    accept: bool
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class LinkEntryIn(_In):
+    entry: str = Field(min_length=1, max_length=100)
+
+
+class ItemOut(BaseModel):
+    id: str
+    year: int
+    department_id: str
+    department_name: str
+    entry_id: str | None
+    resource_code: str | None
+    name: str
+    description: str | None
+    planned_date: date
+    open_type: str
+    status: str
+    status_label: str
+    review_reason: str | None
+    # For accepted items: opened | overdue | planned; None for the others.
+    progress: str | None
+    progress_label: str
+    dataset_name: str | None  # the open dataset's name, while it is public
+    opened_at: datetime | None
+
+
+class DepartmentProgress(BaseModel):
+    department_id: str
+    department_name: str
+    total: int
+    opened: int
+    overdue: int
+    percent: float
+
+
+class OpenListOut(BaseModel):
+    id: str
+    year: int
+    status: str
+    status_label: str
+    approved_at: datetime | None
+    items: list[ItemOut]
+    departments: list[DepartmentProgress]
+    total: int  # accepted items
+    opened: int
+    overdue: int
+    percent: float
+    pending: int  # items awaiting review
+
+
+class YearOut(BaseModel):
+    year: int
+    status: str
+    status_label: str
+
+
+def today() -> date:
+    """The day in Asia/Shanghai (read through ``clock.now`` so tests can move it)."""
+    return clock.now().astimezone(clock.DISPLAY_TZ).date()
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(part * 100.0 / whole, 1) if whole else 0.0
+
+
+def _list_not_found(year: int | str) -> NotFound:
+    return NotFound(
+        "该年度开放清单不存在",
+        "No open list for that year",
+        code="openlist_not_found",
+        details={"year": year},
+    )
+
+
+def _item(s: Session, item_id: str) -> tuple[OpenListItem, OpenList]:
+    item = s.get(OpenListItem, item_id)
+    lst = s.get(OpenList, item.list_id) if item else None
+    if item is None or lst is None:
+        raise NotFound("清单条目不存在", "Open-list item not found", code="openlist_item_not_found")
+    return item, lst
+
+
+def _check_year(year: int) -> None:
+    if not 2000 <= year <= 2100:
+        raise InvalidInput(
+            "年度不正确", "Invalid year", code="openlist_invalid_year", details={"year": year}
+        )
+
+
+def _check_entry(entry: CatalogEntry) -> None:
+    """The entry may be committed to open (its data need not be collected yet)."""
+    reason: tuple[str, str] | None = None
+    if entry.status != EntryStatus.PUBLISHED or not entry.published_version_id:
+        reason = ("目录未发布", "it is not published")
+    elif entry.grade > OPENABLE_GRADE:
+        reason = (f"数据分级为{entry.grade}级，仅一、二级数据可开放", "only grades 1–2 open")
+    elif entry.open_type not in OPENABLE_TYPES:
+        reason = ("开放类型为不予开放", "its open type is closed")
+    if reason:
+        raise InvalidInput(
+            f"该目录不能列入开放清单：{reason[0]}",
+            f"This entry cannot be put on the open list: {reason[1]}",
+            code="opendata_not_openable",
+            details={"entry": entry.resource_code},
+        )
+
+
+def _load_entry(s: Session, ref: str) -> CatalogEntry:
+    entry = load_entry(s, ref)
+    if entry is None:
+        raise NotFound(
+            "目录不存在", "Catalog entry not found", code="entry_not_found", details={"ref": ref}
+        )
+    return entry
+
+
+def _duplicate(s: Session, list_id: str, entry_id: str) -> None:
+    found = s.scalar(
+        select(OpenListItem.id).where(
+            OpenListItem.list_id == list_id, OpenListItem.entry_id == entry_id
+        )
+    )
+    if found:
+        raise Conflict(
+            "该目录已在本年度清单中",
+            "The entry is already on this year's list",
+            code="openlist_item_duplicate",
+            details={"item_id": found},
+        )
+
+
+def _may_edit_department(ctx: ActionContext, department_id: str, target_id: str | None) -> bool:
+    """True for the operator; the department's officer passes; others are refused."""
+    if ctx.actor.can(Perm.OPENDATA_MANAGE):
+        return True
+    ctx.require(
+        Perm.OPENDATA_PUBLISH, department_scope(ctx.session, department_id), target_id=target_id
+    )
+    return False
+
+
+def create_list(ctx: ActionContext, year: int) -> OpenListOut:
+    """Start a year's list as a draft (the operator). Proposing to a year with no list
+    starts it as well."""
+    ctx.require(Perm.OPENDATA_MANAGE)
+    _check_year(year)
+    s = ctx.session
+    if s.scalar(select(OpenList.id).where(OpenList.year == year)):
+        raise Conflict(
+            "该年度清单已存在",
+            "The year's list exists",
+            code="openlist_exists",
+            details={"year": year},
+        )
+    lst = _new_list(ctx, year)
+    return list_out(s, lst, None, ctx.locale)
+
+
+def _new_list(ctx: ActionContext, year: int) -> OpenList:
+    lst = OpenList(year=year, status=ListStatus.DRAFT.value)
+    ctx.session.add(lst)
+    ctx.session.flush()
+    ctx.audit(
+        "opendata.openlist.create", target_type=AUDIT_LIST, target_id=lst.id, details={"year": year}
+    )
+    return lst
+
+
+def propose_item(ctx: ActionContext, year: int, data: ItemIn) -> ItemOut:
+    """Put a dataset on a year's list.
+
+    An officer (``opendata.publish``) proposes for their own department while the list is
+    a draft; the operator may add at any time (its items are accepted at once; an approved
+    list takes additions only from the operator). ``entry`` names a published entry of the
+    department graded 1–2 and not closed; otherwise ``name`` (and ``open_type``) describe
+    a dataset still to be catalogued. ``planned_date`` falls in ``year``.
+    """
+    s = ctx.session
+    _check_year(year)
+    entry = _load_entry(s, data.entry) if data.entry else None
+    if entry is not None:
+        department_id = entry.provider_department_id
+        if data.department_id and data.department_id != department_id:
+            raise InvalidInput(
+                "目录不属于所选部门",
+                "The entry belongs to another department",
+                code="openlist_department_mismatch",
+            )
+    else:
+        if not data.name:
+            raise InvalidInput(
+                "请选择目录或填写计划开放的数据名称",
+                "Choose an entry or name the planned dataset",
+                code="openlist_item_name_required",
+            )
+        department_id = data.department_id or ctx.actor.department_id or ""
+        if not department_id or org.department_by_id(s, department_id) is None:
+            raise InvalidInput(
+                "请选择部门", "Choose a department", code="openlist_department_required"
+            )
+    operator = _may_edit_department(ctx, department_id, entry.id if entry else None)
+    lst = s.scalars(select(OpenList).where(OpenList.year == year)).one_or_none()
+    if lst is not None and lst.status == ListStatus.APPROVED and not operator:
+        raise Conflict(
+            "该年度清单已批准，新增条目须由运营方添加",
+            "The year's list is approved; only the operator adds to it now",
+            code="openlist_locked",
+            details={"year": year},
+        )
+    if data.planned_date.year != year:
+        raise InvalidInput(
+            "计划开放日期须在清单年度内",
+            "The planned opening date must fall in the list's year",
+            code="openlist_date_outside_year",
+            details={"year": year, "planned_date": data.planned_date.isoformat()},
+        )
+    if entry is not None:
+        _check_entry(entry)
+        if data.open_type and data.open_type != entry.open_type:
+            raise InvalidInput(
+                "开放类型须与目录一致",
+                "The open type must be the entry's",
+                code="openlist_open_type_mismatch",
+                details={"entry_open_type": entry.open_type},
+            )
+    if lst is None:
+        lst = _new_list(ctx, year)
+    if entry is not None:
+        _duplicate(s, lst.id, entry.id)
+    item = OpenListItem(
+        list_id=lst.id,
+        department_id=department_id,
+        entry_id=entry.id if entry else None,
+        name=entry.name if entry else str(data.name),
+        description=data.description,
+        planned_date=data.planned_date,
+        open_type=entry.open_type if entry else (data.open_type or "open"),
+        status=(ItemStatus.ACCEPTED if operator else ItemStatus.PROPOSED).value,
+        proposed_by=ctx.actor.id,
+    )
+    if operator:
+        item.reviewed_by, item.reviewed_at = ctx.actor.id, clock.now()
+    s.add(item)
+    s.flush()
+    ctx.audit(
+        "opendata.openlist.add" if operator else "opendata.openlist.propose",
+        target_type=AUDIT_ITEM,
+        target_id=item.id,
+        details={
+            "year": year,
+            "department_id": department_id,
+            "entry": entry.resource_code if entry else None,
+            "name": item.name,
+            "planned_date": item.planned_date.isoformat(),
+        },
+    )
+    return items_out(s, [item], {lst.id: lst}, ctx.locale)[0]
+
+
+def review_item(ctx: ActionContext, item_id: str, data: ItemReviewIn) -> ItemOut:
+    """The operator accepts a proposed item onto the list or rejects it with a reason."""
+    ctx.require(Perm.OPENDATA_MANAGE, target_id=item_id)
+    s = ctx.session
+    item, lst = _item(s, item_id)
+    if item.status != ItemStatus.PROPOSED:
+        raise Conflict(
+            "该条目不在待审核状态",
+            "The item is not awaiting review",
+            code="openlist_item_not_proposed",
+            details={"status": item.status},
+        )
+    if not data.accept and not data.reason:
+        raise InvalidInput(
+            "不予纳入须说明理由", "A rejection needs a reason", code="openlist_reason_required"
+        )
+    item.status = (ItemStatus.ACCEPTED if data.accept else ItemStatus.REJECTED).value
+    item.review_reason = data.reason
+    item.reviewed_by, item.reviewed_at = ctx.actor.id, clock.now()
+    ctx.audit(
+        "opendata.openlist.accept" if data.accept else "opendata.openlist.reject",
+        target_type=AUDIT_ITEM,
+        target_id=item.id,
+        details={"year": lst.year, "reason": data.reason},
+    )
+    return items_out(s, [item], {lst.id: lst}, ctx.locale)[0]
+
+
+def withdraw_item(ctx: ActionContext, item_id: str) -> None:
+    """The proposing department takes back an item not yet accepted (draft lists only)."""
+    s = ctx.session
+    item, lst = _item(s, item_id)
+    _may_edit_department(ctx, item.department_id, item.id)
+    if lst.status == ListStatus.APPROVED or item.status == ItemStatus.ACCEPTED:
+        raise Conflict(
+            "已纳入或已批准的条目不能撤回",
+            "Accepted or approved items cannot be withdrawn",
+            code="openlist_locked",
+        )
+    ctx.audit(
+        "opendata.openlist.withdraw",
+        target_type=AUDIT_ITEM,
+        target_id=item.id,
+        details={"year": lst.year, "name": item.name},
+    )
+    s.delete(item)
+
+
+def link_entry(ctx: ActionContext, item_id: str, data: LinkEntryIn) -> ItemOut:
+    """Tie a planned item to its catalog entry once catalogued (the department or the
+    operator; allowed on approved lists: it changes no commitment, it lets progress show)."""
+    s = ctx.session
+    item, lst = _item(s, item_id)
+    _may_edit_department(ctx, item.department_id, item.id)
+    entry = _load_entry(s, data.entry)
+    if entry.provider_department_id != item.department_id:
+        raise InvalidInput(
+            "目录不属于该条目的部门",
+            "The entry belongs to another department",
+            code="openlist_department_mismatch",
+        )
+    _check_entry(entry)
+    if item.entry_id == entry.id:
+        return items_out(s, [item], {lst.id: lst}, ctx.locale)[0]
+    _duplicate(s, lst.id, entry.id)
+    item.entry_id = entry.id
+    item.open_type = entry.open_type
+    ctx.audit(
+        "opendata.openlist.link",
+        target_type=AUDIT_ITEM,
+        target_id=item.id,
+        details={"year": lst.year, "entry": entry.resource_code},
+    )
+    return items_out(s, [item], {lst.id: lst}, ctx.locale)[0]
+
+
+def approve_list(ctx: ActionContext, year: int) -> OpenListOut:
+    """The operator approves a year's list: it goes public and is locked.
+
+    Every item must have been reviewed, and at least one accepted.
+    """
+    ctx.require(Perm.OPENDATA_MANAGE)
+    s = ctx.session
+    lst = s.scalars(select(OpenList).where(OpenList.year == year)).one_or_none()
+    if lst is None:
+        raise _list_not_found(year)
+    if lst.status != ListStatus.DRAFT:
+        raise Conflict("该清单已批准", "The list is already approved", code="openlist_locked")
+    items = s.scalars(select(OpenListItem).where(OpenListItem.list_id == lst.id)).all()
+    pending = sum(1 for i in items if i.status == ItemStatus.PROPOSED)
+    if pending:
+        raise Conflict(
+            "尚有条目未审核",
+            "Some items are still awaiting review",
+            code="openlist_pending_items",
+            details={"pending": pending},
+        )
+    if not any(i.status == ItemStatus.ACCEPTED for i in items):
+        raise Conflict(
+            "清单中没有已纳入的条目", "The list has no accepted item", code="openlist_empty"
+        )
+    lst.status = ListStatus.APPROVED.value
+    lst.approved_by, lst.approved_at = ctx.actor.id, clock.now()
+    ctx.audit(
+        "opendata.openlist.approve",
+        target_type=AUDIT_LIST,
+        target_id=lst.id,
+        details={"year": year, "items": sum(1 for i in items if i.status == ItemStatus.ACCEPTED)},
+    )
+    return list_out(s, lst, None, ctx.locale)
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def _opened(s: Session, entry_ids: list[str]) -> dict[str, tuple[str, datetime | None]]:
+    """entry id -> (dataset name, opened at) for the entries with a public dataset now."""
+    if not entry_ids:
+        return {}
+    rows = s.execute(
+        select(OpenDataset.entry_id, OpenDataset.name, OpenDataset.opened_at)
+        .join(CatalogEntry, public_clause())
+        .where(OpenDataset.entry_id.in_(entry_ids))
+    )
+    return {e: (n, at) for e, n, at in rows}
+
+
+def items_out(
+    s: Session, items: list[OpenListItem], lists: dict[str, OpenList], locale: str = "zh_CN"
+) -> list[ItemOut]:
+    entries = {
+        e.id: e
+        for e in s.scalars(
+            select(CatalogEntry).where(
+                CatalogEntry.id.in_([i.entry_id for i in items if i.entry_id])
+            )
+        )
+    }
+    opened = _opened(s, list(entries))
+    names = org.department_names(s, {i.department_id for i in items})
+    day = today()
+    out = []
+    for i in items:
+        progress: str | None = None
+        found = opened.get(i.entry_id or "")
+        if i.status == ItemStatus.ACCEPTED:
+            if found:
+                progress = Progress.OPENED
+            elif i.planned_date < day:
+                progress = Progress.OVERDUE
+            else:
+                progress = Progress.PLANNED
+        entry = entries.get(i.entry_id or "")
+        out.append(
+            ItemOut(
+                id=i.id,
+                year=lists[i.list_id].year,
+                department_id=i.department_id,
+                department_name=names.get(i.department_id, ""),
+                entry_id=i.entry_id,
+                resource_code=entry.resource_code if entry else None,
+                name=i.name,
+                description=i.description,
+                planned_date=i.planned_date,
+                open_type=i.open_type,
+                status=i.status,
+                status_label=label(LABELS, i.status, locale),
+                review_reason=i.review_reason,
+                progress=progress,
+                progress_label=label(LABELS, progress, locale),
+                dataset_name=found[0] if found and progress == Progress.OPENED else None,
+                opened_at=found[1] if found else None,
+            )
+        )
+    return out
+
+
+def list_out(
+    s: Session, lst: OpenList, departments: set[str] | None, locale: str = "zh_CN"
+) -> OpenListOut:
+    """The list with its progress; ``departments`` limits the items shown (not the figures).
+
+    The figures count accepted items of the whole list.
+    """
+    rows = s.scalars(
+        select(OpenListItem)
+        .where(OpenListItem.list_id == lst.id)
+        .order_by(OpenListItem.planned_date, OpenListItem.name, OpenListItem.id)
+    ).all()
+    items = items_out(s, list(rows), {lst.id: lst}, locale)
+    accepted = [i for i in items if i.status == ItemStatus.ACCEPTED]
+    per: dict[str, list[ItemOut]] = {}
+    for i in accepted:
+        per.setdefault(i.department_id, []).append(i)
+    depts = sorted(
+        (
+            DepartmentProgress(
+                department_id=d,
+                department_name=its[0].department_name,
+                total=len(its),
+                opened=sum(1 for i in its if i.progress == Progress.OPENED),
+                overdue=sum(1 for i in its if i.progress == Progress.OVERDUE),
+                percent=_percent(sum(1 for i in its if i.progress == Progress.OPENED), len(its)),
+            )
+            for d, its in per.items()
+        ),
+        key=lambda d: (-d.percent, d.department_name),
+    )
+    opened = sum(1 for i in accepted if i.progress == Progress.OPENED)
+    shown = items if departments is None else [i for i in items if i.department_id in departments]
+    return OpenListOut(
+        id=lst.id,
+        year=lst.year,
+        status=lst.status,
+        status_label=label(LABELS, lst.status, locale),
+        approved_at=lst.approved_at,
+        items=shown,
+        departments=depts,
+        total=len(accepted),
+        opened=opened,
+        overdue=sum(1 for i in accepted if i.progress == Progress.OVERDUE),
+        percent=_percent(opened, len(accepted)),
+        pending=sum(1 for i in items if i.status == ItemStatus.PROPOSED),
+    )
+
+
+def get_list(ctx: ActionContext, year: int) -> OpenListOut:
+    """A year's list as the workbench shows it: the operator sees every item, an officer
+    the items of the departments they act for (the figures cover the whole list)."""
+    if not ctx.actor.can(Perm.OPENDATA_MANAGE):
+        ctx.require(Perm.OPENDATA_PUBLISH)
+    s = ctx.session
+    lst = s.scalars(select(OpenList).where(OpenList.year == year)).one_or_none()
+    if lst is None:
+        raise _list_not_found(year)
+    departments = None
+    if not ctx.actor.can(Perm.OPENDATA_MANAGE):
+        ids = {
+            i
+            for (i,) in s.execute(
+                select(OpenListItem.department_id).where(OpenListItem.list_id == lst.id)
+            ).all()
+        }
+        departments = {
+            d for d in ids if ctx.actor.can(Perm.OPENDATA_PUBLISH, department_scope(s, d))
+        }
+    return list_out(s, lst, departments, ctx.locale)
+
+
+def list_years(ctx: ActionContext) -> list[YearOut]:
+    """Every year's list with its status, newest first (the workbench)."""
+    if not ctx.actor.can(Perm.OPENDATA_MANAGE):
+        ctx.require(Perm.OPENDATA_PUBLISH)
+    return _years(ctx.session, None, ctx.locale)
+
+
+def _years(s: Session, status: str | None, locale: str) -> list[YearOut]:
+    stmt = select(OpenList.year, OpenList.status).order_by(OpenList.year.desc())
+    if status:
+        stmt = stmt.where(OpenList.status == status)
+    return [
+        YearOut(year=y, status=st, status_label=label(LABELS, st, locale))
+        for y, st in s.execute(stmt)
+    ]
+
+
+def public_years(s: Session, locale: str = "zh_CN") -> list[YearOut]:
+    return _years(s, ListStatus.APPROVED, locale)
+
+
+def public_list(s: Session, year: int | None = None, locale: str = "zh_CN") -> OpenListOut:
+    """An approved list as the public sees it (accepted items only); the latest approved
+    year when ``year`` is None. Drafts answer ``openlist_not_found``."""
+    stmt = select(OpenList).where(OpenList.status == ListStatus.APPROVED)
+    stmt = (
+        stmt.where(OpenList.year == year)
+        if year is not None
+        else stmt.order_by(OpenList.year.desc())
+    )
+    lst = s.scalars(stmt.limit(1)).first()
+    if lst is None:
+        raise _list_not_found(year if year is not None else "latest")
+    out = list_out(s, lst, None, locale)
+    out.items = [i for i in out.items if i.status == ItemStatus.ACCEPTED]
+    out.pending = 0
+    return out
+
+
+def proposable_entries(ctx: ActionContext, limit: int = 300) -> list[tuple[str, str, str]]:
+    """(id, resource code, name) of published entries the actor may put on a list."""
+    if not ctx.actor.can(Perm.OPENDATA_MANAGE):
+        ctx.require(Perm.OPENDATA_PUBLISH)
+    stmt = select(CatalogEntry.id, CatalogEntry.resource_code, CatalogEntry.name).where(
+        CatalogEntry.status == EntryStatus.PUBLISHED.value,
+        CatalogEntry.published_version_id.is_not(None),
+        CatalogEntry.grade <= OPENABLE_GRADE,
+        CatalogEntry.open_type.in_(OPENABLE_TYPES),
+    )
+    if not ctx.actor.can(Perm.OPENDATA_MANAGE):
+        stmt = stmt.where(
+            scope_clause(
+                ctx.actor,
+                Perm.OPENDATA_PUBLISH,
+                CatalogEntry.provider_department_id,
+                CatalogEntry.region_path,
+            )
+        )
+    rows = ctx.session.execute(stmt.order_by(CatalogEntry.resource_code).limit(limit))
+    return [(i, c, n) for i, c, n in rows]
