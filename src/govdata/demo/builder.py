@@ -24,6 +24,7 @@ from govdata.core.errors import Conflict
 from govdata.demo.catalog import CatalogProgress, seed_catalog
 from govdata.demo.exchange import ExchangeProgress, seed_exchange
 from govdata.demo.governance import GovernanceProgress, seed_governance
+from govdata.demo.opendata import OpenDataProgress, seed_opendata
 from govdata.demo.province import SeedResult, logins, seed_province, store_is_empty
 from govdata.demo.quality import QualityProgress, seed_quality
 from govdata.demo.sharing import seed_sharing
@@ -125,15 +126,18 @@ def build(
     exchange_progress: ExchangeProgress | None = None,
     quality_progress: QualityProgress | None = None,
     governance_progress: GovernanceProgress | None = None,
+    opendata_progress: OpenDataProgress | None = None,
 ) -> tuple[SeedResult, dict[str, Any]]:
     """Seed the province, build the sources into ``settings.data_dir``, catalogue them and the
     departments' other resources, mount the sources and run their first loads, attach quality
     rules to the source entries and check them once, load the household register and run the
     cross-source checks and base-library builds, seed sharing (applications, grants, a
-    subscription); mark it ready.
+    subscription), open 60+ datasets with their files, loads and a year of usage; mark it
+    ready.
 
     ``on_stage`` hears ``"seed"``, ``"sources"``, ``"catalog"``, ``"exchange"``,
-    ``"quality"``, ``"governance"`` and then ``"sharing"`` as each stage begins.
+    ``"quality"``, ``"governance"``, ``"sharing"`` and then ``"opendata"`` as each stage
+    begins.
     Catalogue seeding skips departments already catalogued, so a rerun after an
     interruption finishes the catalogue without duplicating entries.
     """
@@ -184,6 +188,9 @@ def build(
     if on_stage:
         on_stage("sharing")
     shared = seed_sharing(db, settings, engine=demo.engine, mariadb=mariadb)
+    if on_stage:
+        on_stage("opendata")
+    opened = seed_opendata(db, settings, persons=demo.persons, progress=opendata_progress)
     _write_marker(
         data_dir,
         {
@@ -207,6 +214,7 @@ def build(
             "quality": quality,
             "governance": governance,
             "sharing": shared,
+            "opendata": opened,
             "built_at": now().isoformat(timespec="seconds"),
         },
     )

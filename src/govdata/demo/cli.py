@@ -133,6 +133,8 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
                 )
             elif name == "sharing":
                 tasks[name] = bar.add_task("共享申请、授权、订阅 sharing", total=None)
+            elif name == "opendata":
+                tasks[name] = bar.add_task("开放数据集与使用统计 open data", total=None)
 
         def catalog_progress(done: int, total: int) -> None:
             bar.update(tasks["catalog"], completed=done, total=total)
@@ -145,6 +147,9 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
 
         def governance_progress(done: int, total: int, step: str) -> None:
             bar.update(tasks["governance"], completed=done, total=total)
+
+        def opendata_progress(done: int, total: int, step: str) -> None:
+            bar.update(tasks["opendata"], completed=done, total=total)
 
         def progress(kind: str, name: str, amount: int, total: int | None) -> None:
             if name not in tasks:
@@ -166,6 +171,7 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
             exchange_progress=exchange_progress,
             quality_progress=quality_progress,
             governance_progress=governance_progress,
+            opendata_progress=opendata_progress,
         )
         for task in tasks.values():
             bar.update(task, total=bar.tasks[task].completed)

@@ -1,0 +1,140 @@
+"""The demo's open-data stage: 60+ open datasets with their lake tables, open fields that
+leave out sensitive and personal items, a year of usage, featured datasets, the review's
+other outcomes and the gate refusing a personal register; a rerun adds nothing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import func, select
+
+from govdata.catalog.models import CatalogEntry, EntryItem
+from govdata.config import Settings
+from govdata.core.db import Database
+from govdata.demo import builder
+from govdata.demo.opendata import OPENED, last_months, seed_opendata
+from govdata.demo.opendata_values import ItemSpec, personal_item
+from govdata.exchange.models import Mount
+from govdata.lake.tables import Lake
+from govdata.opendata import access
+from govdata.opendata.models import OpenDataset, OpenUsage
+from govdata.opendata.vocab import OPENABLE_GRADE
+
+Demo = tuple[Database, Settings, dict[str, Any]]
+
+
+def _public(db: Database) -> list[tuple[OpenDataset, CatalogEntry]]:
+    with db.transaction() as s:
+        rows = [(d, e) for d, e in s.execute(access.public_datasets())]
+        s.expunge_all()
+    return rows
+
+
+def test_sixty_plus_datasets_are_public_across_many_publishers(sqlite_demo: Demo) -> None:
+    db, _settings, _manifest = sqlite_demo
+    public = _public(db)
+    assert len(public) == OPENED >= 60
+    publishers = {e.provider_code for _d, e in public}
+    assert len(publishers) >= 40
+    assert {e.open_type for _d, e in public} == {"open", "conditional"}
+    # Provincial departments and prefecture bureaus both publish.
+    assert any("_" in code for code in publishers) and any("_" not in code for code in publishers)
+    for _d, entry in public:
+        assert entry.grade <= OPENABLE_GRADE and entry.status == "published"
+
+
+def test_every_public_dataset_has_rows_and_opens_no_sensitive_or_personal_item(
+    sqlite_demo: Demo,
+) -> None:
+    db, settings, _manifest = sqlite_demo
+    lake = Lake.from_settings(settings)
+    left_out = 0
+    with db.transaction() as s:
+        for ds, entry in s.execute(access.public_datasets()):
+            mount = access.lake_mount(s, entry.id)
+            assert mount is not None and mount.lake_table is not None
+            assert lake.info(mount.lake_table).num_rows > 0, entry.name
+            items = {
+                i.name: i
+                for i in s.scalars(
+                    select(EntryItem).where(EntryItem.version_id == entry.published_version_id)
+                )
+            }
+            fields = access.open_fields(s, ds, entry)
+            assert fields, entry.name
+            for f in fields:
+                item = items[f.item]
+                assert not item.is_sensitive and item.grade <= OPENABLE_GRADE
+                spec = ItemSpec(item.name, item.name_en or "", item.data_type, item.data_element)
+                assert not personal_item(spec), (entry.name, item.name)
+            mapped = {c.get("item") for c in mount.columns}
+            if mapped - {f.item for f in fields}:
+                left_out += 1
+    # Registers naming persons (律师执业信息, 个体工商户, …) keep those columns in the lake only.
+    assert left_out >= 10
+
+
+def test_usage_covers_the_last_twelve_months(sqlite_demo: Demo) -> None:
+    db, _settings, _manifest = sqlite_demo
+    months = last_months()
+    assert len(months) == 12 and months == sorted(months)
+    public = _public(db)
+    with db.transaction() as s:
+        usage = list(s.scalars(select(OpenUsage)))
+    per_dataset = Counter(u.dataset_id for u in usage if u.month in months)
+    for ds, _entry in public:
+        assert per_dataset[ds.id] == 12, ds.name
+        assert ds.views >= ds.downloads >= ds.calls and ds.views > 0
+    by_month: Counter[str] = Counter()
+    for u in usage:
+        by_month[u.month] += u.views
+    assert set(by_month) >= set(months) and all(by_month[m] > 0 for m in months)
+    # Popular topics are used more: the market regulator's datasets lead.
+    views: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    for ds, entry in public:
+        views[entry.provider_code] += ds.views
+        counts[entry.provider_code] += 1
+    mean = sum(views.values()) / sum(counts.values())
+    assert views["market"] / counts["market"] > mean
+
+
+def test_featured_and_the_reviews_other_outcomes(sqlite_demo: Demo) -> None:
+    db, settings, _manifest = sqlite_demo
+    public = _public(db)
+    assert 5 <= sum(1 for ds, _e in public if ds.featured) <= 8
+    with db.transaction() as s:
+        states = Counter(s.scalars(select(OpenDataset.status)))
+    assert states == {"open": OPENED, "proposed": 1, "rejected": 1}
+    marker = builder.read_marker(settings.data_dir) or {}
+    opened = marker["opendata"]
+    assert opened["open"] == OPENED and opened["featured"] == sum(
+        1 for ds, _e in public if ds.featured
+    )
+    # The gate refused the resident register (grade 3) when its officer tried to open it.
+    assert opened["refused"]["code"] == "opendata_not_openable"
+    with db.transaction() as s:
+        register = s.scalars(
+            select(CatalogEntry).where(CatalogEntry.name == opened["refused"]["entry"])
+        ).one()
+        assert register.grade > OPENABLE_GRADE
+        assert s.scalar(select(OpenDataset).where(OpenDataset.entry_id == register.id)) is None
+
+
+def test_a_rerun_adds_nothing(sqlite_demo: Demo) -> None:
+    db, settings, manifest = sqlite_demo
+
+    def counts() -> tuple[int, ...]:
+        with db.transaction() as s:
+            return (
+                s.scalar(select(func.count()).select_from(OpenDataset)) or 0,
+                s.scalar(select(func.count()).select_from(OpenUsage)) or 0,
+                s.scalar(select(func.sum(OpenDataset.views))) or 0,
+                s.scalar(select(func.count()).select_from(Mount)) or 0,
+            )
+
+    before = counts()
+    again = seed_opendata(db, settings, persons=manifest["persons"])
+    assert counts() == before
+    assert again["usage_datasets"] == 0 and again["open"] == OPENED
