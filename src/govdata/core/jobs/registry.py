@@ -33,6 +33,7 @@ HANDLER_MODULES = (
     "govdata.governance.ticket_jobs",
     "govdata.governance.baselib_jobs",
     "govdata.governance.crosscheck_jobs",
+    "govdata.opendata.jobs",
 )
 
 _HANDLERS: dict[str, Handler] = {}
