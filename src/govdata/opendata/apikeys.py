@@ -36,7 +36,7 @@ from govdata.opendata.account_models import OpenApiKey, OpenApplication, OpenKey
 from govdata.security.context import ActionContext
 from govdata.security.permissions import Perm
 from govdata.sharing.limits import QuotaExceeded, RateLimited
-from govdata.web.limits import SlidingWindow
+from govdata.web.limits import SWEEP_EVERY, SlidingWindow
 
 KEY_PREFIX = "gdo_"
 PREFIX_LENGTH = 12
@@ -289,6 +289,7 @@ class _Windows:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.by_limit: dict[int, SlidingWindow] = {}
+        self.taken = 0
 
     def take(self, limit: int, who: str) -> None:
         with self.lock:
@@ -296,6 +297,11 @@ class _Windows:
             if window is None:
                 window = self.by_limit[limit] = SlidingWindow(limit, 60.0)
             at = time.monotonic()
+            self.taken += 1
+            if self.taken % SWEEP_EVERY == 0:
+                # Addresses seen once must not grow the table without bound.
+                for w in self.by_limit.values():
+                    w.sweep(at)
             wait = window.wait(who, at)
             if wait > 0:
                 raise RateLimited(
