@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pyarrow.csv as pacsv
 from sqlalchemy import func, select
 
 from govdata.catalog.models import CatalogEntry, EntryItem
@@ -17,7 +18,8 @@ from govdata.demo.opendata import OPENED, last_months, seed_opendata
 from govdata.demo.opendata_values import ItemSpec, personal_item
 from govdata.exchange.models import Mount
 from govdata.lake.tables import Lake
-from govdata.opendata import access
+from govdata.opendata import access, downloads, openlist
+from govdata.opendata.grants import ANONYMOUS_IDENTITY
 from govdata.opendata.models import OpenDataset, OpenUsage
 from govdata.opendata.vocab import OPENABLE_GRADE
 
@@ -138,3 +140,43 @@ def test_a_rerun_adds_nothing(sqlite_demo: Demo) -> None:
     again = seed_opendata(db, settings, persons=manifest["persons"])
     assert counts() == before
     assert again["usage_datasets"] == 0 and again["open"] == OPENED
+
+
+def test_a_real_csv_download_holds_every_row_of_the_lake_table(sqlite_demo: Demo) -> None:
+    db, settings, _manifest = sqlite_demo
+    lake = Lake.from_settings(settings)
+    with db.transaction() as s:
+        ds, entry = s.execute(
+            access.public_datasets()
+            .where(CatalogEntry.open_type == "open")
+            .order_by(OpenDataset.name.desc())
+            .limit(1)
+        ).one()
+        mount = access.lake_mount(s, entry.id)
+        assert mount is not None and mount.lake_table is not None
+        open_columns = [f.field for f in access.open_fields(s, ds, entry)]
+        name, table = ds.name, mount.lake_table
+    got = downloads.download(db, settings, ANONYMOUS_IDENTITY, name, "csv")
+    read = pacsv.read_csv(got.path)
+    assert read.num_rows == got.rows == lake.info(table).num_rows > 0
+    assert read.column_names == open_columns
+    # The demo's own downloads left cached files for a dozen datasets, in three formats.
+    cached = [p for p in (settings.data_dir / "opendata" / "cache").glob("*/*") if p.is_file()]
+    assert {p.suffix for p in cached} >= {".csv", ".xlsx", ".json"}
+    assert len({p.parent for p in cached}) >= 10
+    marker = builder.read_marker(settings.data_dir) or {}
+    assert marker["opendata"]["downloads"] >= 12
+
+
+def test_this_years_open_list_is_approved_with_progress(sqlite_demo: Demo) -> None:
+    db, _settings, _manifest = sqlite_demo
+    with db.transaction() as s:
+        shown = openlist.public_list(s, openlist.today().year)
+    assert shown.status == "approved" and shown.pending == 0
+    progress = Counter(i.progress for i in shown.items)
+    assert progress["opened"] >= 10 and progress["overdue"] >= 1 and progress["planned"] >= 2
+    assert shown.opened == progress["opened"] and shown.total == len(shown.items)
+    # A dataset still to be catalogued, and none of the refused item on the public list.
+    assert any(i.entry_id is None for i in shown.items)
+    assert all(i.status == "accepted" for i in shown.items)
+    assert len(shown.departments) >= 10

@@ -39,12 +39,12 @@ from govdata.core.jobs.inline import run_job_here
 from govdata.demo.catalog_plan import plan_catalog
 from govdata.demo.departments import all_departments
 from govdata.demo.exchange import _pipeline
+from govdata.demo.opendata_public import demo_caller, real_downloads, seed_open_list
 from govdata.demo.opendata_values import ItemSpec, generate, personal_item
 from govdata.exchange import mounts
 from govdata.exchange.models import Mount
 from govdata.exchange.schemas import MountCreate
 from govdata.exchange.vocab import MountMode, PipelineKind, TargetKind
-from govdata.identity import queries as org
 from govdata.opendata import datasets
 from govdata.opendata.access import entry_openable, lake_mount
 from govdata.opendata.models import OpenDataset, OpenUsage
@@ -52,7 +52,6 @@ from govdata.opendata.schemas import FeatureIn, ProposeIn, ReviewIn
 from govdata.opendata.usage import record_usage
 from govdata.opendata.vocab import DatasetStatus, UsageKind
 from govdata.security.context import ActionContext, Caller
-from govdata.security.context_types import SYSTEM
 from govdata.sources import actions as sources
 from govdata.sources.models import SourceSystem
 from govdata.sources.registry import demo_sources_dir
@@ -109,14 +108,6 @@ def choose() -> list[Chosen]:
                 picked.append(Chosen(code, by_dept[code][depth]))
         depth += 1
     return picked
-
-
-def _caller(db: Database, settings: Settings, username: str) -> Caller:
-    with Caller(db, settings, SYSTEM, "demo").act() as ctx:
-        actor = org.actor_for_username(ctx.session, username)
-    if actor is None:
-        raise LookupError(f"demo user {username} is missing")
-    return Caller(db, settings, actor, "demo")
 
 
 def file_name(entry: CatalogEntry) -> str:
@@ -232,7 +223,7 @@ def _collect(
         folder.mkdir(parents=True, exist_ok=True)
         for entry, items in group:
             _write_file(folder, entry, items, rows_for(persons, entry.name))
-        officer = _caller(db, settings, f"{code}_officer")
+        officer = demo_caller(db, settings, f"{code}_officer")
         source_id = _file_source(officer, folder)
         for entry, _items in group:
             with officer.act() as ctx:
@@ -253,7 +244,7 @@ def _open(
     step: Callable[[str], None],
 ) -> dict[str, int]:
     """Officers propose, the operator reviews; returns counts by the dataset's status."""
-    operator = _caller(db, settings, "operator")
+    operator = demo_caller(db, settings, "operator")
     officers: dict[str, Caller] = {}
     counts = {"open": 0, "proposed": 0, "rejected": 0, "personal_fields_left_out": 0}
     for n, (entry, items) in enumerate(entries):
@@ -263,7 +254,7 @@ def _open(
         personal = {i.name for i in items if personal_item(_spec(i))}
         if status is None:
             officer = officers.setdefault(
-                entry.provider_code, _caller(db, settings, f"{entry.provider_code}_officer")
+                entry.provider_code, demo_caller(db, settings, f"{entry.provider_code}_officer")
             )
             with officer.act() as ctx:
                 mount = lake_mount(ctx.session, entry.id)
@@ -324,7 +315,7 @@ def _feature(db: Database, settings: Settings) -> int:
         ).all()
     featured = [r.id for r in rows if r.featured]
     seen = set()
-    operator = _caller(db, settings, "operator")
+    operator = demo_caller(db, settings, "operator")
     for r in sorted(rows, key=lambda r: -POPULAR.get(r.provider_code, 1.0)):
         if len(featured) >= FEATURED:
             break
@@ -387,7 +378,7 @@ def _usage(db: Database) -> int:
 def _refused(db: Database, settings: Settings) -> dict[str, str] | None:
     """The police officer tries to open the resident register: the gate says no."""
     department, name = REFUSED
-    officer = _caller(db, settings, f"{department}_officer")
+    officer = demo_caller(db, settings, f"{department}_officer")
     with db.transaction() as s:
         entry_id = s.scalar(
             select(CatalogEntry.id).where(
@@ -413,7 +404,7 @@ def seed_opendata(
 ) -> dict[str, Any]:
     """Open the demo's datasets; returns what was made, for the demo's marker."""
     entries = _entries(db, choose())
-    total = len({e.provider_code for e, _ in entries}) + 2 * len(entries) + 2
+    total = len({e.provider_code for e, _ in entries}) + 2 * len(entries) + 4
     done = 0
 
     def step(what: str) -> None:
@@ -429,10 +420,16 @@ def seed_opendata(
     step("usage")
     refused = _refused(db, settings)
     step("gate")
+    downloaded = real_downloads(db, settings)
+    step("downloads")
+    open_list = seed_open_list(db, settings)
+    step("open list")
     return {
         **counts,
         "featured": featured,
         "usage_datasets": usage,
+        "downloads": downloaded,
+        "open_list": open_list,
         "refused": refused,
         "as_of": date.isoformat(now().astimezone(DISPLAY_TZ).date()),
     }
