@@ -47,6 +47,7 @@ from tests import (
     matrix_keys,
     matrix_ledger,
     matrix_lineage,
+    matrix_opendata_accounts,
     matrix_quality,
     matrix_sharing,
     matrix_sources,
@@ -177,6 +178,7 @@ EXTENSIONS += (matrix_crosscheck,)
 EXTENSIONS += (matrix_tickets,)
 EXTENSIONS += (matrix_lineage,)
 EXTENSIONS += (matrix_baselib,)
+EXTENSIONS += (matrix_opendata_accounts,)
 for _ext in EXTENSIONS:
     EXPECTED.update(_ext.EXPECTED)
     QUERY.update(_ext.QUERY)

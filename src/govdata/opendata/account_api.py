@@ -1,26 +1,17 @@
-"""REST API of public applications and API keys (under /api/v1/opendata).
-
-Government side (signed-in officers and operators): the application queue, one
-application, the decision, and an operator's per-key quota. Public side
-(``/opendata/public/...``): the caller is identified by ``grants.identify`` (a public
-session cookie or an API key), never by the government's credentials, and each route
-checks for itself that a public account is calling.
-"""
+"""REST API of public applications and API keys (under /api/v1/opendata), for signed-in
+officers and operators: the application queue, one application, the decision, and an
+operator's per-key quota. Public accounts use the portal's pages (``pages_account``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Query
 
-from govdata.core.errors import NotAuthenticated
-from govdata.opendata import accounts, apikeys, applications, grants
-from govdata.opendata.account_models import PublicAccount
+from govdata.opendata import apikeys, applications
 from govdata.opendata.apikeys import KeyOut, QuotaIn
 from govdata.opendata.applications import ApplicationOut, DecideIn
-from govdata.security.context import Caller
-from govdata.web.deps import CallerDep, client_addr
+from govdata.web.deps import CallerDep
 
 router = APIRouter(tags=["opendata"])
 
@@ -63,43 +54,3 @@ def set_quota(caller: CallerDep, key_id: str, body: QuotaIn) -> KeyOut:
     """The operator sets a key's per-minute and per-day quota (null: the node's default)."""
     with caller.act() as ctx:
         return apikeys.set_quota(ctx, key_id, body)
-
-
-class PublicMe(BaseModel):
-    account: accounts.AccountOut
-    keys: list[KeyOut]
-    datasets: list[str]
-
-
-def _public(request: Request) -> Caller:
-    who = grants.identify(request)
-    if who.actor.kind != "public":
-        raise NotAuthenticated(
-            "请使用公众账号登录或提供 API 密钥",
-            "Sign in with a public account or send an API key",
-            code="opendata_account_required",
-        )
-    settings = request.app.state.settings
-    return Caller(request.app.state.db, settings, who.actor, client_addr(request))
-
-
-@router.get("/opendata/public/me", response_model=PublicMe)
-def public_me(request: Request) -> PublicMe:
-    """The calling public account, its keys (prefix only) and the datasets it may read."""
-    caller = _public(request)
-    with caller.act() as ctx:
-        account = ctx.session.get(PublicAccount, ctx.actor.id)
-        assert account is not None
-        return PublicMe(
-            account=accounts.out(account),
-            keys=apikeys.keys_of(ctx, account.id),
-            datasets=sorted(apikeys.granted_datasets(ctx.session, account.id)),
-        )
-
-
-@router.get("/opendata/public/applications", response_model=list[ApplicationOut])
-def public_applications(request: Request) -> list[ApplicationOut]:
-    """The calling public account's applications with status and deadlines."""
-    caller = _public(request)
-    with caller.act() as ctx:
-        return applications.my_applications(ctx)

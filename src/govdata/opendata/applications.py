@@ -322,6 +322,10 @@ def _load(ctx: ActionContext, app_id: str) -> OpenApplication:
     scope = department_scope(ctx.session, app.department_id)
     if ctx.actor.can(Perm.OPENDATA_PUBLISH, scope) or ctx.actor.can(Perm.OPENDATA_MANAGE, scope):
         return app
+    if ctx.actor.kind in ("user", "app"):
+        # No open-data role at all: a refusal; a role elsewhere: the application is not
+        # theirs to know of.
+        _require_reader(ctx)
     if ctx.actor.kind == "anonymous":
         raise NotAuthenticated()
     raise _not_found(app_id)
