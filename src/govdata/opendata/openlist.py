@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govdata.catalog import vocab as catalog_vocab
 from govdata.catalog.actions._common import load_entry
 from govdata.catalog.models import CatalogEntry
 from govdata.catalog.vocab import EntryStatus
@@ -104,6 +105,7 @@ class ItemOut(BaseModel):
     description: str | None
     planned_date: date
     open_type: str
+    open_type_label: str
     status: str
     status_label: str
     review_reason: str | None
@@ -512,6 +514,7 @@ def items_out(
                 description=i.description,
                 planned_date=i.planned_date,
                 open_type=i.open_type,
+                open_type_label=catalog_vocab.label("open_type", i.open_type, locale),
                 status=i.status,
                 status_label=label(LABELS, i.status, locale),
                 review_reason=i.review_reason,

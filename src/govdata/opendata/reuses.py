@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from govdata.catalog.models import CatalogEntry
+from govdata.catalog.models import CatalogClass, CatalogEntry
 from govdata.config import Settings
 from govdata.core import clock
 from govdata.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
@@ -463,6 +463,14 @@ def view_reuse(ctx: ActionContext, reuse_id: str, locale: str | None = None) -> 
     return reuse_outs(s, [reuse], locale or ctx.locale, viewer=viewer)[0]
 
 
+def public_reuse(s: Session, reuse_id: str, locale: str = "zh_CN") -> ReuseOut:
+    """A published reuse, without counting a view (the API); else ``reuse_not_found``."""
+    reuse = s.get(Reuse, reuse_id)
+    if reuse is None or reuse.status != ReuseStatus.APPROVED:
+        raise reuse_not_found(reuse_id)
+    return reuse_outs(s, [reuse], locale)[0]
+
+
 def get_reuse_admin(ctx: ActionContext, reuse_id: str) -> ReuseOut:
     """Any reuse, any status (the operator)."""
     ctx.require(Perm.OPENDATA_MANAGE, target_id=reuse_id)
@@ -540,6 +548,40 @@ def featured(s: Session, limit: int = 6, locale: str = "zh_CN") -> list[ReuseOut
         .limit(limit)
     ).all()
     return reuse_outs(s, list(rows), locale)
+
+
+def dataset_choices(s: Session, limit: int = 500) -> list[tuple[str, str]]:
+    """(name, title) of public datasets, for the submission form."""
+    rows = s.execute(
+        select(OpenDataset.name, CatalogEntry.name)
+        .join(CatalogEntry, public_clause())
+        .order_by(CatalogEntry.name, OpenDataset.name)
+        .limit(limit)
+    )
+    return [(n, t) for n, t in rows]
+
+
+def showcase_facets(s: Session) -> dict[str, list[tuple[str, str]]]:
+    """The showcase's filters: public datasets and topics that published reuses use."""
+    rows = s.execute(
+        select(OpenDataset.name, CatalogEntry.name, CatalogEntry.class_code)
+        .join(CatalogEntry, public_clause())
+        .join(ReuseDataset, ReuseDataset.dataset_id == OpenDataset.id)
+        .join(Reuse, Reuse.id == ReuseDataset.reuse_id)
+        .where(Reuse.status == ReuseStatus.APPROVED.value)
+        .distinct()
+    ).all()
+    codes = {c[:3] for _, _, c in rows}
+    names = {
+        code: name
+        for code, name in s.execute(
+            select(CatalogClass.code, CatalogClass.name).where(CatalogClass.code.in_(codes))
+        )
+    }
+    return {
+        "datasets": sorted({(n, t) for n, t, _ in rows}, key=lambda x: x[1]),
+        "topics": sorted((c, names.get(c, c)) for c in codes),
+    }
 
 
 def screenshot_file(
