@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from govdata.core.clock import now
 from govdata.core.errors import Conflict, InvalidInput, NotFound
 from govdata.core.pagination import Page, paginate
 from govdata.notifications.actions import Message
-from govdata.opendata.access import OPENABLE_TYPES, lake_mount, openable_items
+from govdata.opendata.access import OPENABLE_TYPES, entry_openable, lake_mount, openable_items
 from govdata.opendata.models import OpenDataset
 from govdata.opendata.schemas import DatasetAdminOut, FeatureIn, ProposeIn, ReviewIn, WithdrawIn
 from govdata.opendata.vocab import (
@@ -362,3 +363,80 @@ def list_datasets_admin(
         items=[dataset_admin_out(s, d, entries[d.entry_id], ctx.locale) for d in page.items],
         next_cursor=page.next_cursor,
     )
+
+
+class OpenableField(BaseModel):
+    field: str
+    item: str
+
+
+class OpenableEntry(BaseModel):
+    """A published, collected entry in the actor's scope that may be proposed for opening."""
+
+    entry_id: str
+    resource_code: str
+    name: str
+    provider_name: str
+    grade: int
+    open_type: str
+    fields: list[OpenableField]
+    # Set when it was proposed before and rejected or withdrawn (it may be proposed again).
+    previous_status: str | None
+
+
+def openable_entries(ctx: ActionContext, *, limit: int = 200) -> list[OpenableEntry]:
+    """Entries the actor may propose now: published, grade ≤ 2, open or conditional, in the
+    lake, of a department where the actor holds ``opendata.publish``, and not already
+    proposed or open."""
+    ctx.require(Perm.OPENDATA_PUBLISH)
+    s = ctx.session
+    busy = select(OpenDataset.entry_id).where(
+        OpenDataset.status.in_([DatasetStatus.PROPOSED.value, DatasetStatus.OPEN.value])
+    )
+    entries = s.scalars(
+        select(CatalogEntry)
+        .where(
+            entry_openable(),
+            CatalogEntry.id.not_in(busy),
+            scope_clause(
+                ctx.actor,
+                Perm.OPENDATA_PUBLISH,
+                CatalogEntry.provider_department_id,
+                CatalogEntry.region_path,
+            ),
+        )
+        .order_by(CatalogEntry.resource_code)
+        .limit(limit)
+    ).all()
+    previous = dict(
+        s.execute(
+            select(OpenDataset.entry_id, OpenDataset.status).where(
+                OpenDataset.entry_id.in_([e.id for e in entries])
+            )
+        ).all()
+    )
+    out = []
+    for entry in entries:
+        mount = lake_mount(s, entry.id)
+        if mount is None:
+            continue
+        items = openable_items(s, entry)
+        fields = [
+            OpenableField(field=c["field"], item=str(c["item"]))
+            for c in mount.columns
+            if c.get("item") in items
+        ]
+        if fields:
+            out.append(
+                OpenableEntry(
+                    entry_id=entry.id,
+                    resource_code=entry.resource_code,
+                    name=entry.name,
+                    provider_name=entry.provider_name,
+                    grade=entry.grade,
+                    open_type=entry.open_type,
+                    fields=fields,
+                    previous_status=previous.get(entry.id),
+                )
+            )
+    return out
