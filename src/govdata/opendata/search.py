@@ -459,3 +459,45 @@ def search_datasets(s: Session, query: DatasetQuery, locale: str = "zh_CN") -> D
         by_id = {ds.id: (ds, entry) for ds, entry in loaded}
         results = views.summaries(s, [by_id[i] for i in ids if i in by_id], locale)
     return DatasetSearchResult(count=total, results=results, facets=facets)
+
+
+# The home page's figures ---------------------------------------------------------------------
+
+
+class PortalTotals(BaseModel):
+    datasets: int
+    publishers: int
+    views: int
+    downloads: int
+    calls: int
+
+
+def portal_totals(s: Session) -> PortalTotals:
+    """How many datasets are open, from how many publishers, and their use so far."""
+    ds = OpenDataset
+    row = s.execute(
+        select(
+            func.count(),
+            func.count(func.distinct(CatalogEntry.provider_code)),
+            func.coalesce(func.sum(ds.views), 0),
+            func.coalesce(func.sum(ds.downloads), 0),
+            func.coalesce(func.sum(ds.calls), 0),
+        )
+        .select_from(ds)
+        .join(CatalogEntry, public_clause())
+    ).one()
+    return PortalTotals(
+        datasets=row[0], publishers=row[1], views=row[2], downloads=row[3], calls=row[4]
+    )
+
+
+def featured_datasets(s: Session, limit: int, locale: str = "zh_CN") -> list[views.DatasetSummary]:
+    """The operator's featured datasets, most recently changed first."""
+    rows = s.execute(
+        select(OpenDataset, CatalogEntry)
+        .join(CatalogEntry, public_clause())
+        .where(OpenDataset.featured.is_(True))
+        .order_by(_modified(s.get_bind().dialect.name).desc(), OpenDataset.id)
+        .limit(limit)
+    ).all()
+    return views.summaries(s, [(ds, entry) for ds, entry in rows], locale)
