@@ -15,13 +15,17 @@ from govdata.config import Settings
 from govdata.core.db import Database
 from govdata.demo import builder
 from govdata.demo.opendata import OPENED, last_months, seed_opendata
+from govdata.demo.opendata_public import PUBLIC_ADDRESS, REUSES
 from govdata.demo.opendata_values import ItemSpec, personal_item
 from govdata.exchange.models import Mount
 from govdata.lake.tables import Lake
-from govdata.opendata import access, downloads, openlist
-from govdata.opendata.grants import ANONYMOUS_IDENTITY
+from govdata.opendata import access, accounts, apikeys, downloads, grants, openlist
+from govdata.opendata.grants import ANONYMOUS_IDENTITY, PublicIdentity
 from govdata.opendata.models import OpenDataset, OpenUsage
+from govdata.opendata.reuse_models import Reuse, ReuseDataset
 from govdata.opendata.vocab import OPENABLE_GRADE
+from govdata.security.context import Caller
+from govdata.security.context_types import ANONYMOUS
 
 Demo = tuple[Database, Settings, dict[str, Any]]
 
@@ -180,3 +184,39 @@ def test_this_years_open_list_is_approved_with_progress(sqlite_demo: Demo) -> No
     assert any(i.entry_id is None for i in shown.items)
     assert all(i.status == "accepted" for i in shown.items)
     assert len(shown.departments) >= 10
+
+
+def test_the_public_account_reads_the_conditional_dataset_it_was_granted(
+    sqlite_demo: Demo,
+) -> None:
+    db, settings, _manifest = sqlite_demo
+    marker = (builder.read_marker(settings.data_dir) or {})["opendata"]["public_account"]
+    (approved,), (pending,) = marker["approved"], marker["pending"]
+    with db.transaction() as s:
+        account = accounts.find(s, PUBLIC_ADDRESS)
+        assert account is not None and account.verified_at is not None
+        me = PublicIdentity(accounts.actor_of(account))
+        granted, granted_entry = access.public_dataset(s, approved)
+        waiting, waiting_entry = access.public_dataset(s, pending)
+        assert granted_entry.open_type == waiting_entry.open_type == "conditional"
+        assert grants.may_read_data(s, me, granted, granted_entry)
+        assert not grants.may_read_data(s, me, waiting, waiting_entry)
+        assert not grants.may_read_data(s, ANONYMOUS_IDENTITY, granted, granted_entry)
+        # Approval issued a key limited to the granted dataset, its secret still to reveal.
+        assert apikeys.active_key(s, account.id) is not None
+        assert apikeys.granted_datasets(s, account.id) == {granted.id}
+    # The login printed with the demo's others is this account's.
+    token, signed_in = accounts.login(
+        Caller(db, settings, ANONYMOUS), PUBLIC_ADDRESS, settings.demo_password
+    )
+    assert token and signed_in.email == PUBLIC_ADDRESS and signed_in.verified
+
+
+def test_reuses_are_published_and_two_featured(sqlite_demo: Demo) -> None:
+    db, _settings, _manifest = sqlite_demo
+    with db.transaction() as s:
+        shown = list(s.scalars(select(Reuse)))
+        used = Counter(r.reuse_id for r in s.scalars(select(ReuseDataset)))
+    assert Counter(r.status for r in shown) == {"approved": len(REUSES)}
+    assert sum(r.featured for r in shown) == 2
+    assert all(used[r.id] >= 1 for r in shown)

@@ -39,7 +39,14 @@ from govdata.core.jobs.inline import run_job_here
 from govdata.demo.catalog_plan import plan_catalog
 from govdata.demo.departments import all_departments
 from govdata.demo.exchange import _pipeline
-from govdata.demo.opendata_public import demo_caller, real_downloads, seed_open_list
+from govdata.demo.opendata_public import (
+    REUSES,
+    demo_caller,
+    real_downloads,
+    seed_open_list,
+    seed_public_account,
+    seed_reuses,
+)
 from govdata.demo.opendata_values import ItemSpec, generate, personal_item
 from govdata.exchange import mounts
 from govdata.exchange.models import Mount
@@ -65,6 +72,8 @@ SOURCE_NAME = "开放数据发布文件"
 # Departments whose data the public uses most (market registers, land, environment, travel).
 POPULAR = {"market": 3.0, "natres": 2.0, "eco": 2.0, "culture": 2.0, "transport": 1.5}
 LICENSES = ("cc-by-4.0", "cc-by-4.0", "cc-by-4.0", "odc-by", "cc0-1.0")
+# Opened first: the datasets the demo's showcase of reuses is built on.
+USED_BY_REUSES = frozenset({name for *_head, titles, _featured in REUSES for name in titles})
 # A personal register the demo tries to open, to show the gate refusing it.
 REFUSED = ("police", "户籍人口信息")
 
@@ -89,8 +98,11 @@ def rows_for(persons: int, name: str) -> int:
 
 
 def choose() -> list[Chosen]:
-    """Entries to open, round-robin over departments so many publishers and topics show."""
+    """Entries to open: those the demo's reuses use, every conditional one (so the public
+    has something to apply for), then round-robin over departments so many publishers and
+    topics show."""
     by_dept: dict[str, list[str]] = {}
+    first: list[Chosen] = []
     for p in plan_catalog():
         c = p.content
         if (
@@ -99,8 +111,11 @@ def choose() -> list[Chosen]:
             and c.open_type in ("open", "conditional")
             and c.format != "image"
         ):
-            by_dept.setdefault(p.department, []).append(c.name)
-    picked: list[Chosen] = []
+            if c.name in USED_BY_REUSES or c.open_type == "conditional":
+                first.append(Chosen(p.department, c.name))
+            else:
+                by_dept.setdefault(p.department, []).append(c.name)
+    picked = first[:OPENED]
     depth = 0
     while len(picked) < OPENED + 2 and any(len(v) > depth for v in by_dept.values()):
         for code in sorted(by_dept):
@@ -404,7 +419,7 @@ def seed_opendata(
 ) -> dict[str, Any]:
     """Open the demo's datasets; returns what was made, for the demo's marker."""
     entries = _entries(db, choose())
-    total = len({e.provider_code for e, _ in entries}) + 2 * len(entries) + 4
+    total = len({e.provider_code for e, _ in entries}) + 2 * len(entries) + 5
     done = 0
 
     def step(what: str) -> None:
@@ -424,12 +439,17 @@ def seed_opendata(
     step("downloads")
     open_list = seed_open_list(db, settings)
     step("open list")
+    account = seed_public_account(db, settings)
+    showcase = seed_reuses(db, settings)
+    step("public account and reuses")
     return {
         **counts,
         "featured": featured,
         "usage_datasets": usage,
         "downloads": downloaded,
         "open_list": open_list,
+        "public_account": account,
+        "reuses": showcase,
         "refused": refused,
         "as_of": date.isoformat(now().astimezone(DISPLAY_TZ).date()),
     }
