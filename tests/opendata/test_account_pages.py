@@ -206,3 +206,25 @@ def test_register_apply_decide_and_the_key(
     out = public.post("/open/logout", data={"csrf_token": csrf_from(final.text)})
     assert out.status_code == 303
     assert public.get("/open/account").status_code == 303
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_pages_speak_chinese_and_sign_in_is_rate_limited(org: Org) -> None:
+    settings = org.settings.model_copy(update={"login_rate_per_account": 2})
+    with TestClient(create_app(settings, migrate=False), follow_redirects=False) as c:
+        page = c.get("/open/register")
+        assert "使用电子邮箱或中国大陆手机号码注册" in page.text and 'lang="zh' in page.text
+        assert "验证账号" in c.get("/open/verify").text
+        token = csrf_from(c.get("/open/login").text)
+        codes = [
+            c.post(
+                "/open/login",
+                data={"csrf_token": token, "account": "13900000009", "password": "x"},
+            ).status_code
+            for _ in range(3)
+        ]
+        assert codes == [401, 401, 429]
+        refused = c.post(
+            "/open/login", data={"csrf_token": token, "account": "13900000009", "password": "x"}
+        )
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from govdata.app import create_app
 from govdata.core.clock import now
 from govdata.core.errors import GovDataError
-from govdata.opendata import apikeys, grants
+from govdata.opendata import apikeys, grants, views
 from govdata.opendata.account_models import OpenApiKey, OpenApplication
 from govdata.opendata.apikeys import QuotaIn
 from tests.identity.conftest import Org, audit_rows
@@ -35,6 +35,14 @@ def client(org: Org) -> Iterator[TestClient]:
 
 def csv(client: TestClient, name: str, **headers: str) -> int:
     r = client.get(f"/open/datasets/{name}/download.csv?format=json", headers=headers)
+    return r.status_code
+
+
+def datastore(client: TestClient, dataset_id: str, **headers: str) -> int:
+    rid = views.resource_id(dataset_id, "API")
+    r = client.get("/api/3/action/datastore_search", params={"resource_id": rid}, headers=headers)
+    if r.status_code == 200:
+        assert r.json()["success"] is True and r.json()["result"]["records"]
     return r.status_code
 
 
@@ -74,15 +82,18 @@ def test_key_limited_to_its_datasets_quota_revoke(
     assert csv(client, public.name, Authorization=key) == 200
     # Only the datasets of its approved applications.
     assert csv(client, other.name, Authorization=key) == 403
+    # The CKAN datastore gate reads the same key.
+    assert datastore(client, mine.dataset_id) == 403
+    assert datastore(client, mine.dataset_id, Authorization=key) == 200
+    assert datastore(client, other.dataset_id, Authorization=key) == 403
     # Unknown keys with our prefix are refused; a foreign bearer token is not ours to judge.
     assert csv(client, mine.name, Authorization="gdo_not-a-key") == 401
     assert csv(client, public.name, Authorization="Bearer eyJhbGciOi.not.ours") == 200
     assert csv(client, mine.name, Authorization="Bearer eyJhbGciOi.not.ours") == 403
-    # The operator's quota: two more calls today, then 429 with when to come back.
+    # The operator's quota: one more call today, then 429 with when to come back.
     with org.as_("operator").act() as ctx:
         out = apikeys.set_quota(ctx, key_id, QuotaIn(per_day=6))
-    assert out.custom_quota and out.per_day == 6 and out.used_today == 4
-    assert csv(client, mine.name, Authorization=key) == 200
+    assert out.custom_quota and out.per_day == 6 and out.used_today == 5
     assert csv(client, mine.name, Authorization=key) == 200
     over = client.get(
         f"/open/datasets/{mine.name}/download.csv?format=json", headers={"Authorization": key}

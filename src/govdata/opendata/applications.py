@@ -16,7 +16,7 @@ import secrets
 from datetime import date, datetime, time, timedelta
 
 from pydantic import BaseModel, Field
-from sqlalchemy import case, or_, select
+from sqlalchemy import ColumnElement, case, or_, select
 from sqlalchemy.orm import Session
 
 from govdata.catalog.models import CatalogEntry
@@ -261,7 +261,7 @@ def _may_decide(ctx: ActionContext, app: OpenApplication) -> bool:
     return app.escalated_at is not None and ctx.actor.can(Perm.OPENDATA_MANAGE, scope)
 
 
-def _visible_clause(ctx: ActionContext) -> object:
+def _visible_clause(ctx: ActionContext) -> ColumnElement[bool]:
     a = ctx.actor
     return or_(
         scope_clause(
@@ -288,7 +288,7 @@ def list_applications(
 ) -> list[ApplicationOut]:
     """The officers' and operators' queue: pending first (soonest due), then decided."""
     _require_reader(ctx)
-    q = select(OpenApplication).where(_visible_clause(ctx))  # type: ignore[arg-type]
+    q = select(OpenApplication).where(_visible_clause(ctx))
     if status:
         q = q.where(OpenApplication.status == status)
     if overdue is not None:
