@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/govdata/web/static/vendor
 SIZE ?= small
 
-.PHONY: services demo test test-fast bench bench-jobs bench-catalog bench-collect bench-data-api bench-ledger bench-linkage bench-quality lint assets clean
+.PHONY: services demo test test-fast bench bench-jobs bench-catalog bench-collect bench-data-api bench-ledger bench-linkage bench-quality bench-opendata lint assets clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ TEST_WORKERS ?= 2
 test: $(STAMP) assets
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
-bench: bench-jobs bench-catalog bench-collect bench-data-api bench-ledger bench-quality bench-linkage
+bench: bench-jobs bench-catalog bench-collect bench-data-api bench-ledger bench-quality bench-linkage bench-opendata
 
 bench-jobs: $(STAMP)
 	$(BIN)/python bench/jobs_throughput.py
@@ -82,3 +82,8 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) data
+
+# Open data: CKAN package_search at 50k open datasets against the platform's own search and
+# the raw index query; a 1M-row CSV download against reading the lake table into Arrow.
+bench-opendata: $(STAMP)
+	$(BIN)/python bench/opendata.py --json data/bench-opendata.json
