@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,11 +26,42 @@ from govdata.identity import queries as org
 from govdata.opendata.access import OPENABLE_TYPES, public_clause
 from govdata.opendata.models import OpenDataset
 from govdata.opendata.reuse_models import OpenList, OpenListItem
+from govdata.opendata.reuse_schemas import (
+    DepartmentProgress,
+    ItemIn,
+    ItemOut,
+    ItemReviewIn,
+    LinkEntryIn,
+    OpenListOut,
+    YearOut,
+)
 from govdata.opendata.vocab import OPENABLE_GRADE, label
 from govdata.security.context import ActionContext
 from govdata.security.permissions import Perm
 from govdata.security.scopes import scope_clause
 from govdata.sharing.common import department_scope
+
+__all__ = [
+    "DepartmentProgress",
+    "ItemIn",
+    "ItemOut",
+    "ItemReviewIn",
+    "LinkEntryIn",
+    "OpenListOut",
+    "YearOut",
+    "approve_list",
+    "create_list",
+    "get_list",
+    "link_entry",
+    "list_years",
+    "proposable_entries",
+    "propose_item",
+    "public_list",
+    "public_years",
+    "review_item",
+    "today",
+    "withdraw_item",
+]
 
 AUDIT_LIST = "open_list"
 AUDIT_ITEM = "open_list_item"
@@ -65,85 +94,6 @@ LABELS: dict[str, tuple[str, str]] = {
     Progress.OVERDUE: ("已逾期", "Overdue"),
     Progress.PLANNED: ("计划中", "Planned"),
 }
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ItemIn(_In):
-    """An item to propose: ``entry`` (id or resource code) or a planned ``name``.
-
-    ``department_id`` is for the operator; an officer's items are their department's.
-    """
-
-    entry: str | None = Field(default=None, max_length=100)
-    name: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
-    planned_date: date
-    open_type: Literal["open", "conditional"] | None = None
-    department_id: str | None = Field(default=None, max_length=36)
-
-
-class ItemReviewIn(_In):
-    accept: bool
-    reason: str | None = Field(default=None, max_length=2000)
-
-
-class LinkEntryIn(_In):
-    entry: str = Field(min_length=1, max_length=100)
-
-
-class ItemOut(BaseModel):
-    id: str
-    year: int
-    department_id: str
-    department_name: str
-    entry_id: str | None
-    resource_code: str | None
-    name: str
-    description: str | None
-    planned_date: date
-    open_type: str
-    open_type_label: str
-    status: str
-    status_label: str
-    review_reason: str | None
-    # For accepted items: opened | overdue | planned; None for the others.
-    progress: str | None
-    progress_label: str
-    dataset_name: str | None  # the open dataset's name, while it is public
-    opened_at: datetime | None
-
-
-class DepartmentProgress(BaseModel):
-    department_id: str
-    department_name: str
-    total: int
-    opened: int
-    overdue: int
-    percent: float
-
-
-class OpenListOut(BaseModel):
-    id: str
-    year: int
-    status: str
-    status_label: str
-    approved_at: datetime | None
-    items: list[ItemOut]
-    departments: list[DepartmentProgress]
-    total: int  # accepted items
-    opened: int
-    overdue: int
-    percent: float
-    pending: int  # items awaiting review
-
-
-class YearOut(BaseModel):
-    year: int
-    status: str
-    status_label: str
 
 
 def today() -> date:

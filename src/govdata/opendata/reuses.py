@@ -9,172 +9,94 @@ A reuse shows only the datasets the public gate still lets through: a dataset wi
 closed or re-graded above 2 after the reuse was submitted disappears from the reuse page,
 its figures and the showcase filters, like from every other public path.
 
-Evaluation (0–100, one decimal), from the reuse's own figures:
-
-    score = 40 · (average rating / 5)                    (0 while unrated)
-          + 20 · min(1, log10(1 + views) / 3)            (1,000 views is full marks)
-          + 20 · min(1, log10(1 + calls + downloads) / 4) (10,000 uses is full marks)
-          + 20 · min(1, datasets / 5)                    (five open datasets is full marks)
-
-where calls and downloads are those of the datasets it uses (``OpenUsage``), counted
-from the month (Asia/Shanghai) the reuse was submitted.
+The evaluation and the reading shapes are in ``reuse_views``.
 """
 
 from __future__ import annotations
 
-import math
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from govdata.catalog.models import CatalogClass, CatalogEntry
+from govdata.catalog.models import CatalogEntry
 from govdata.config import Settings
 from govdata.core import clock
 from govdata.core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from govdata.notifications.actions import Message
 from govdata.opendata.access import public_clause, public_dataset
-from govdata.opendata.models import OpenDataset, OpenUsage
+from govdata.opendata.models import OpenDataset
 from govdata.opendata.reuse_models import Reuse, ReuseDataset, ReuseRating, ReuseScreenshot
-from govdata.opendata.vocab import label
+from govdata.opendata.reuse_schemas import (
+    LABELS,
+    MAX_DATASETS,
+    DatasetRef,
+    Evaluation,
+    RatingIn,
+    ReuseFeatureIn,
+    ReuseIn,
+    ReuseOut,
+    ReusePage,
+    ReuseReviewIn,
+    ReuseStatus,
+    ReuseUnpublishIn,
+    ScreenshotOut,
+    Upload,
+)
+from govdata.opendata.reuse_views import dataset_choices, reuse_outs, score, showcase_facets
 from govdata.security.context import ActionContext
 from govdata.security.context_types import Actor
 from govdata.security.permissions import Perm
 from govdata.sharing.common import notify_operators
 
+# The shapes and readers callers use through this module (the demo, pages, API).
+__all__ = [
+    "LABELS",
+    "MAX_DATASETS",
+    "DatasetRef",
+    "Evaluation",
+    "RatingIn",
+    "ReuseFeatureIn",
+    "ReuseIn",
+    "ReuseOut",
+    "ReusePage",
+    "ReuseReviewIn",
+    "ReuseStatus",
+    "ReuseUnpublishIn",
+    "ScreenshotOut",
+    "Upload",
+    "dataset_choices",
+    "feature_reuse",
+    "featured",
+    "get_reuse_admin",
+    "list_admin",
+    "list_public",
+    "public_reuse",
+    "rate_reuse",
+    "reuse_outs",
+    "review_reuse",
+    "score",
+    "screenshot_file",
+    "showcase_facets",
+    "submit_reuse",
+    "unpublish_reuse",
+    "view_reuse",
+]
+
 AUDIT_TARGET = "open_reuse"
 MAX_SCREENSHOTS = 5
 MAX_SCREENSHOT_BYTES = 2 * 1024 * 1024
-MAX_DATASETS = 20
 PNG = "image/png"
 JPEG = "image/jpeg"
 _EXT = {PNG: ".png", JPEG: ".jpg"}
 
 
-class ReuseStatus(StrEnum):
-    PENDING = "pending"  # submitted, awaiting the operator
-    APPROVED = "approved"  # on the showcase
-    REJECTED = "rejected"
-    UNPUBLISHED = "unpublished"  # was approved, taken off by the operator
-
-
-LABELS: dict[str, tuple[str, str]] = {
-    ReuseStatus.PENDING: ("待审核", "Awaiting review"),
-    ReuseStatus.APPROVED: ("已发布", "Published"),
-    ReuseStatus.REJECTED: ("未通过", "Rejected"),
-    ReuseStatus.UNPUBLISHED: ("已下架", "Unpublished"),
-}
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ReuseIn(_In):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(min_length=1, max_length=5000)
-    url: str = Field(min_length=1, max_length=1000)
-    # Open datasets by id or name (or their entry's resource code).
-    datasets: list[str] = Field(min_length=1, max_length=MAX_DATASETS)
-
-
-class ReuseReviewIn(_In):
-    approve: bool
-    reason: str | None = Field(default=None, max_length=2000)
-
-
-class ReuseFeatureIn(_In):
-    featured: bool
-
-
-class ReuseUnpublishIn(_In):
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class RatingIn(_In):
-    stars: int = Field(ge=1, le=5)
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A screenshot as received: its file name (only for messages) and bytes."""
-
-    filename: str
-    content: bytes
-
-
-class DatasetRef(BaseModel):
-    id: str
-    name: str
-    title: str
-    publisher_name: str
-    topic_code: str
-
-
-class ScreenshotOut(BaseModel):
-    id: str
-    url: str
-    media_type: str
-
-
-class Evaluation(BaseModel):
-    datasets: int
-    calls: int
-    downloads: int
-    rating: float | None  # average stars, one decimal
-    ratings: int
-    views: int
-    score: float
-
-
-class ReuseOut(BaseModel):
-    id: str
-    name: str
-    description: str
-    url: str
-    submitter_name: str
-    status: str
-    status_label: str
-    featured: bool
-    review_reason: str | None
-    reviewed_at: datetime | None
-    created_at: datetime
-    datasets: list[DatasetRef]
-    screenshots: list[ScreenshotOut]
-    evaluation: Evaluation
-    my_rating: int | None = None
-
-
-class ReusePage(BaseModel):
-    items: list[ReuseOut]
-    total: int
-    offset: int
-    limit: int
-
-
-def screenshot_url(reuse_id: str, shot_id: str) -> str:
-    return f"/open/reuses/{reuse_id}/screenshots/{shot_id}"
-
-
 def screenshot_dir(settings: Settings) -> Path:
     return Path(settings.data_dir) / "opendata" / "reuses"
-
-
-def score(*, rating: float | None, views: int, uses: int, datasets: int) -> float:
-    """The evaluation formula of the module docstring."""
-    value = 40 * ((rating or 0.0) / 5)
-    value += 20 * min(1.0, math.log10(1 + views) / 3)
-    value += 20 * min(1.0, math.log10(1 + uses) / 4)
-    value += 20 * min(1.0, datasets / 5)
-    return round(value, 1)
 
 
 # -- validation ------------------------------------------------------------------------
@@ -550,40 +472,6 @@ def featured(s: Session, limit: int = 6, locale: str = "zh_CN") -> list[ReuseOut
     return reuse_outs(s, list(rows), locale)
 
 
-def dataset_choices(s: Session, limit: int = 500) -> list[tuple[str, str]]:
-    """(name, title) of public datasets, for the submission form."""
-    rows = s.execute(
-        select(OpenDataset.name, CatalogEntry.name)
-        .join(CatalogEntry, public_clause())
-        .order_by(CatalogEntry.name, OpenDataset.name)
-        .limit(limit)
-    )
-    return [(n, t) for n, t in rows]
-
-
-def showcase_facets(s: Session) -> dict[str, list[tuple[str, str]]]:
-    """The showcase's filters: public datasets and topics that published reuses use."""
-    rows = s.execute(
-        select(OpenDataset.name, CatalogEntry.name, CatalogEntry.class_code)
-        .join(CatalogEntry, public_clause())
-        .join(ReuseDataset, ReuseDataset.dataset_id == OpenDataset.id)
-        .join(Reuse, Reuse.id == ReuseDataset.reuse_id)
-        .where(Reuse.status == ReuseStatus.APPROVED.value)
-        .distinct()
-    ).all()
-    codes = {c[:3] for _, _, c in rows}
-    names = {
-        code: name
-        for code, name in s.execute(
-            select(CatalogClass.code, CatalogClass.name).where(CatalogClass.code.in_(codes))
-        )
-    }
-    return {
-        "datasets": sorted({(n, t) for n, t, _ in rows}, key=lambda x: x[1]),
-        "topics": sorted((c, names.get(c, c)) for c in codes),
-    }
-
-
 def screenshot_file(
     s: Session, settings: Settings, actor: Actor, reuse_id: str, shot_id: str
 ) -> tuple[Path, str]:
@@ -602,115 +490,3 @@ def screenshot_file(
     if not path.is_file():
         raise reuse_not_found(reuse_id)
     return path, shot.media_type
-
-
-# -- reading ---------------------------------------------------------------------------
-
-
-def _month(at: datetime) -> str:
-    return clock.as_utc(at).astimezone(clock.DISPLAY_TZ).strftime("%Y-%m")
-
-
-def reuse_outs(
-    s: Session, reuses: list[Reuse], locale: str = "zh_CN", *, viewer: str | None = None
-) -> list[ReuseOut]:
-    """Output shapes of many reuses with batched lookups; only public datasets appear."""
-    if not reuses:
-        return []
-    ids = [r.id for r in reuses]
-    used: dict[str, list[DatasetRef]] = {}
-    for reuse_id, ds, entry in s.execute(
-        select(ReuseDataset.reuse_id, OpenDataset, CatalogEntry)
-        .join(OpenDataset, OpenDataset.id == ReuseDataset.dataset_id)
-        .join(CatalogEntry, public_clause())
-        .where(ReuseDataset.reuse_id.in_(ids))
-        .order_by(CatalogEntry.name, OpenDataset.id)
-    ):
-        used.setdefault(reuse_id, []).append(
-            DatasetRef(
-                id=ds.id,
-                name=ds.name,
-                title=entry.name,
-                publisher_name=entry.provider_name,
-                topic_code=entry.class_code[:3],
-            )
-        )
-    dataset_ids = {d.id for refs in used.values() for d in refs}
-    usage: dict[str, list[tuple[str, int, int]]] = {}
-    if dataset_ids:
-        for ds_id, month, calls, downloads in s.execute(
-            select(
-                OpenUsage.dataset_id, OpenUsage.month, OpenUsage.calls, OpenUsage.downloads
-            ).where(OpenUsage.dataset_id.in_(dataset_ids))
-        ):
-            usage.setdefault(ds_id, []).append((month, int(calls), int(downloads)))
-    ratings = {
-        rid: (float(avg), int(n))
-        for rid, avg, n in s.execute(
-            select(ReuseRating.reuse_id, func.avg(ReuseRating.stars), func.count())
-            .where(ReuseRating.reuse_id.in_(ids))
-            .group_by(ReuseRating.reuse_id)
-        )
-    }
-    mine: dict[str, int] = {}
-    if viewer:
-        mine = {
-            rid: stars
-            for rid, stars in s.execute(
-                select(ReuseRating.reuse_id, ReuseRating.stars).where(
-                    ReuseRating.reuse_id.in_(ids), ReuseRating.user_id == viewer
-                )
-            )
-        }
-    shots: dict[str, list[ScreenshotOut]] = {}
-    for shot in s.scalars(
-        select(ReuseScreenshot)
-        .where(ReuseScreenshot.reuse_id.in_(ids))
-        .order_by(ReuseScreenshot.position)
-    ):
-        shots.setdefault(shot.reuse_id, []).append(
-            ScreenshotOut(
-                id=shot.id, url=screenshot_url(shot.reuse_id, shot.id), media_type=shot.media_type
-            )
-        )
-    out = []
-    for r in reuses:
-        refs = used.get(r.id, [])
-        since = _month(r.created_at)
-        calls = downloads = 0
-        for ref in refs:
-            for month, c, d in usage.get(ref.id, []):
-                if month >= since:
-                    calls, downloads = calls + c, downloads + d
-        avg, n = ratings.get(r.id, (None, 0))
-        rating = round(avg, 1) if avg is not None else None
-        out.append(
-            ReuseOut(
-                id=r.id,
-                name=r.name,
-                description=r.description,
-                url=r.url,
-                submitter_name=r.submitter_name,
-                status=r.status,
-                status_label=label(LABELS, r.status, locale),
-                featured=r.featured,
-                review_reason=r.review_reason,
-                reviewed_at=r.reviewed_at,
-                created_at=r.created_at,
-                datasets=refs,
-                screenshots=shots.get(r.id, []),
-                evaluation=Evaluation(
-                    datasets=len(refs),
-                    calls=calls,
-                    downloads=downloads,
-                    rating=rating,
-                    ratings=n,
-                    views=r.views,
-                    score=score(
-                        rating=avg, views=r.views, uses=calls + downloads, datasets=len(refs)
-                    ),
-                ),
-                my_rating=mine.get(r.id),
-            )
-        )
-    return out
