@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pyshacl import validate
 from rdflib import RDF, Graph, Literal, Namespace, URIRef
+from rdflib.compare import isomorphic
 from rdflib.namespace import SH
 from sqlalchemy import select
 
@@ -126,11 +127,13 @@ def world(org: Org, tmp_path: Path) -> Iterator[World]:
 
 
 def test_the_catalog_conforms_in_every_serialisation(world: World) -> None:
+    graphs = []
     for fmt in ("ttl", "jsonld", "rdf"):
         r = world.client.get(f"/catalog.{fmt}")
         assert r.status_code == 200, r.text
         assert r.headers["content-type"] == TYPES[fmt]
         g = parse(r.content, fmt)
+        graphs.append(g)
         conforms(g)
         catalog = URIRef(f"{BASE}/catalog")
         assert (catalog, RDF.type, DCAT.Catalog) in g
@@ -144,6 +147,10 @@ def test_the_catalog_conforms_in_every_serialisation(world: World) -> None:
             assert "全省中小学校名录" in text
         for ref, title in world.hidden:
             assert ref not in text and title not in text
+    # The three say exactly the same (but for the page's own address, in its format).
+    for g in graphs:
+        g.remove((_view(g), None, None))
+    assert isomorphic(graphs[0], graphs[1]) and isomorphic(graphs[0], graphs[2])
 
 
 def test_dataset_facts(world: World) -> None:

@@ -59,7 +59,7 @@ def _base(request: Request) -> str:
 
 def _rdf(body: bytes, fmt: dcat.Format, *, negotiated: bool) -> Response:
     headers = {"Vary": "Accept"} if negotiated else {}
-    return Response(body, media_type=dcat.FORMATS[fmt][1], headers=headers)
+    return Response(body, media_type=dcat.CONTENT_TYPES[fmt], headers=headers)
 
 
 def _catalog(request: Request, fmt: dcat.Format, path: str, *, negotiated: bool) -> Response:
@@ -73,7 +73,7 @@ def _catalog(request: Request, fmt: dcat.Format, path: str, *, negotiated: bool)
 @router.get("/catalog.{fmt}", openapi_extra=_PARAMS)
 def catalog_file(request: Request, fmt: str) -> Response:
     """One page of the DCAT-AP 3 catalog as Turtle (.ttl), JSON-LD (.jsonld) or RDF/XML (.rdf)."""
-    if fmt not in dcat.FORMATS:
+    if fmt not in dcat.CONTENT_TYPES:
         raise NotFound(code="not_found")
     return _catalog(request, fmt, f"/catalog.{fmt}", negotiated=False)  # type: ignore[arg-type]
 
@@ -92,7 +92,7 @@ def dataset_rdf(request: Request, ref: str) -> Response:
     dataset's page)."""
     stem, dot, ext = ref.rpartition(".")
     fmt: dcat.Format | None
-    if dot and ext in dcat.FORMATS:
+    if dot and ext in dcat.CONTENT_TYPES:
         ref, fmt, negotiated = stem, ext, False  # type: ignore[assignment]
     else:
         fmt, negotiated = dcat.negotiate(request.headers.get("accept", "")), True
