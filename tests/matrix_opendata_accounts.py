@@ -3,7 +3,8 @@ tests/test_permission_matrix.py).
 
 The queue and an application are for officers holding ``opendata.publish`` over the
 provider (department officers) and the operator (``opendata.manage``); deciding is the
-officers' alone until an application is escalated; a key's quota is the operator's.
+officers' alone until an application is escalated; a key's quota and the public accounts
+(list, disable, enable) are the operator's.
 
 Targets: a published, conditionally open entry of the world's department (``xn_civil``)
 opened as a dataset, a verified public account, its pending application, and the key an
@@ -36,6 +37,9 @@ EXPECTED: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", f"{_A}/{{app_id}}"): frozenset({OP, DO}),
     ("POST", f"{_A}/{{app_id}}/decide"): frozenset({DO}),
     ("PUT", "/api/v1/opendata/keys/{key_id}/quota"): frozenset({OP}),
+    ("GET", "/api/v1/opendata/accounts"): frozenset({OP}),
+    ("POST", "/api/v1/opendata/accounts/{account_id}/disable"): frozenset({OP}),
+    ("POST", "/api/v1/opendata/accounts/{account_id}/enable"): frozenset({OP}),
 }
 QUERY: dict[tuple[str, str], str] = {}
 UPLOADS: dict[tuple[str, str], tuple[dict[str, str], str]] = {}
@@ -110,4 +114,6 @@ def targets(w: Any, path: str) -> dict[str, str]:
         _, account_id = _application(w)
         with w.db.transaction(immediate=True) as s:
             return {"key_id": apikeys.issue_pending(s, account_id).id}
+    if "{account_id}" in path and path.startswith("/api/v1/opendata/accounts"):
+        return {"account_id": _application(w)[1]}
     return {}

@@ -368,3 +368,44 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_a_lapsed_registration_does_not_hold_the_address(
+    org: Org, caplog: pytest.LogCaptureFixture, later: Any
+) -> None:
+    caplog.set_level(logging.WARNING, logger="govdata.opendata.gateway")
+    first = register(org, "13900000055", name="冒名者")
+    _refused(lambda: register(org, "13900000055"), "opendata_account_exists")
+    later(timedelta(minutes=11))
+    second = register(org, "13900000055", name="真正的机主")
+    assert second.id != first.id and _count(org, PublicAccount) == 1
+    accounts.verify(
+        anon(org), VerifyIn(account="13900000055", code=last_code(caplog, "13900000055"))
+    )
+    # A verified account always holds its address.
+    later(timedelta(days=1))
+    _refused(lambda: register(org, "13900000055"), "opendata_account_exists")
+
+
+def test_the_operator_disables_and_enables_an_account(
+    org: Org, caplog: pytest.LogCaptureFixture
+) -> None:
+    acc = verified_account(org, caplog, "ma@example.cn", name="马")
+    token, _ = accounts.login(anon(org), "ma@example.cn", PASSWORD)
+    with org.as_("xn_officer").act() as ctx:
+        _refused(lambda: accounts.set_disabled(ctx, acc.id, True), "permission_denied")
+    with org.as_("operator").act() as ctx:
+        listed = accounts.list_accounts(ctx, q="MA@")
+        assert [a.id for a in listed] == [acc.id] and not listed[0].disabled
+        assert accounts.set_disabled(ctx, acc.id, True).disabled
+    with org.db.transaction() as s:
+        assert accounts.session_account(s, token) is None
+    _refused(
+        lambda: accounts.login(anon(org), "ma@example.cn", PASSWORD), "opendata_account_disabled"
+    )
+    with org.as_("operator").act() as ctx:
+        assert not accounts.set_disabled(ctx, acc.id, False).disabled
+    accounts.login(anon(org), "ma@example.cn", PASSWORD)
+    assert [r["action"] for r in audit_rows(org.db, "opendata.account.disable")] == [
+        "opendata.account.disable"
+    ]

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from govdata.app import create_app
 from govdata.core.clock import now
 from govdata.core.errors import GovDataError
-from govdata.opendata import apikeys, grants, views
+from govdata.opendata import accounts, apikeys, grants, views
 from govdata.opendata.account_models import OpenApiKey, OpenApplication
 from govdata.opendata.apikeys import QuotaIn
 from tests.identity.conftest import Org, audit_rows
@@ -128,6 +128,13 @@ def test_key_limited_to_its_datasets_quota_revoke(
     # A new key after a revocation, for an account still holding an approval.
     with public_caller(org, account_id).act() as ctx:
         fresh = apikeys.issue(ctx)
+    assert csv(client, mine.name, Authorization=fresh.key) == 200
+    # A disabled account's keys stop at once, and work again when it is enabled.
+    with org.as_("operator").act() as ctx:
+        accounts.set_disabled(ctx, account_id, True)
+    assert csv(client, mine.name, Authorization=fresh.key) == 401
+    with org.as_("operator").act() as ctx:
+        accounts.set_disabled(ctx, account_id, False)
     assert csv(client, mine.name, Authorization=fresh.key) == 200
     # An approval that ended stops the key at once.
     with org.db.transaction() as s:

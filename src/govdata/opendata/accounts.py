@@ -19,19 +19,20 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from govdata.config import Settings
 from govdata.core import clock
 from govdata.core.db import Database
-from govdata.core.errors import Conflict, GovDataError, InvalidInput, NotAuthenticated
+from govdata.core.errors import Conflict, GovDataError, InvalidInput, NotAuthenticated, NotFound
 from govdata.identity import passwords
 from govdata.opendata import gateway
 from govdata.opendata.account_models import PublicAccount, PublicCode, PublicSession
 from govdata.security.audit import FAILURE
 from govdata.security.context import ActionContext, Caller
 from govdata.security.context_types import Actor
+from govdata.security.permissions import Perm
 
 AUDIT_TARGET = "open_account"
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -163,6 +164,13 @@ def _issue_code(ctx: ActionContext, account: PublicAccount) -> None:
     )
 
 
+def _abandoned(s: Session, account: PublicAccount) -> bool:
+    if account.verified_at is not None:
+        return False
+    code = s.get(PublicCode, account.id)
+    return code is None or clock.now() >= code.expires_at
+
+
 def register(ctx: ActionContext, data: RegisterIn) -> AccountOut:
     """Create an unverified account and send its code. Duplicate addresses are refused."""
     s = ctx.session
@@ -171,7 +179,14 @@ def register(ctx: ActionContext, data: RegisterIn) -> AccountOut:
     if not display_name:
         raise InvalidInput("请填写名称", "Enter a display name", code="opendata_name_required")
     passwords.check_policy(ctx.settings, data.password, value.split("@")[0])
-    if find(s, value) is not None:
+    existing = find(s, value)
+    if existing is not None and _abandoned(s, existing):
+        # An unverified registration whose code has lapsed does not hold the address: else
+        # anyone could block someone else's e-mail or number by registering it first.
+        s.delete(existing)
+        s.flush()
+        existing = None
+    if existing is not None:
         raise Conflict(
             "该邮箱或手机号已注册",
             "An account with this address already exists",
@@ -368,3 +383,57 @@ def accounts_by_ids(s: Session, ids: list[str]) -> dict[str, PublicAccount]:
         return {}
     rows = s.scalars(select(PublicAccount).where(PublicAccount.id.in_(ids)))
     return {a.id: a for a in rows}
+
+
+class AccountAdminOut(AccountOut):
+    disabled: bool
+    last_login_at: datetime | None
+
+
+def _admin_out(account: PublicAccount) -> AccountAdminOut:
+    return AccountAdminOut(
+        **out(account).model_dump(),
+        disabled=account.disabled_at is not None,
+        last_login_at=account.last_login_at,
+    )
+
+
+def list_accounts(
+    ctx: ActionContext, q: str | None = None, limit: int = 100, offset: int = 0
+) -> list[AccountAdminOut]:
+    """The operator's list of public accounts, newest first; ``q`` matches address or name."""
+    ctx.require(Perm.OPENDATA_MANAGE)
+    stmt = select(PublicAccount).order_by(PublicAccount.created_at.desc())
+    if q and q.strip():
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(PublicAccount.email).like(like),
+                PublicAccount.mobile.like(like),
+                func.lower(PublicAccount.display_name).like(like),
+            )
+        )
+    return [_admin_out(a) for a in ctx.session.scalars(stmt.limit(limit).offset(offset))]
+
+
+def set_disabled(ctx: ActionContext, account_id: str, disabled: bool) -> AccountAdminOut:
+    """The operator disables an account (its sessions end, its keys stop at once) or
+    enables it again."""
+    ctx.require(Perm.OPENDATA_MANAGE, target_id=account_id)
+    s = ctx.session
+    account = s.get(PublicAccount, account_id)
+    if account is None:
+        raise NotFound(
+            "公众账号不存在", "Public account not found", code="opendata_account_not_found"
+        )
+    if disabled and account.disabled_at is None:
+        account.disabled_at = clock.now()
+        s.execute(delete(PublicSession).where(PublicSession.account_id == account.id))
+    elif not disabled:
+        account.disabled_at = None
+    ctx.audit(
+        "opendata.account.disable" if disabled else "opendata.account.enable",
+        target_type=AUDIT_TARGET,
+        target_id=account.id,
+    )
+    return _admin_out(account)
