@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from govdata.app import create_app
-from govdata.opendata import accounts, datasets, openlist
+from govdata.opendata import accounts, datasets, openlist, reuses
 from govdata.opendata.openlist import ItemIn
 from govdata.opendata.public_session import COOKIE
 from govdata.opendata.reuse_models import OpenListItem, Reuse
@@ -29,6 +29,7 @@ from tests.opendata.fixtures import opened_schools
 from tests.opendata.test_accounts import PASSWORD as PUBLIC_PASSWORD
 from tests.opendata.test_accounts import anon, verified_account
 from tests.opendata.test_reuses import png
+from tests.opendata.test_reuses import public as public_caller
 from tests.web.conftest import csrf_from, login
 
 pytestmark = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
@@ -217,3 +218,61 @@ def test_reuse_pages(
         assert page.status_code == 200 and "全省幼儿园名录" not in page.text
         assert opened.name in page.text
         assert stranger.get(f"/open/reuses?dataset={other.name}").text.count("data-reuse=") == 0
+
+
+def _bearer(client: TestClient, username: str) -> dict[str, str]:
+    r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def test_rest_api(org: Org, tmp_path: Path, public: TestClient) -> None:
+    opened = opened_schools(org, tmp_path)
+    with public_caller(org).act() as ctx:
+        pending = reuses.submit_reuse(
+            ctx,
+            reuses.ReuseIn(
+                name="学校地图",
+                description="地图",
+                url="https://example.org",
+                datasets=[opened.name],
+            ),
+        )
+    # Anonymous callers see only published reuses; the queue needs the operator.
+    assert public.get("/api/v1/opendata/reuses").json()["total"] == 0
+    assert public.get(f"/api/v1/opendata/reuses/{pending.id}").status_code == 404
+    assert public.get("/api/v1/opendata/reuse-queue").status_code == 401
+    officer = _bearer(public, "xn_officer")
+    assert public.get("/api/v1/opendata/reuse-queue", headers=officer).status_code == 403
+    op = _bearer(public, "operator")
+    queue = public.get("/api/v1/opendata/reuse-queue", headers=op).json()
+    assert [r["id"] for r in queue["items"]] == [pending.id]
+    bad = public.post(
+        f"/api/v1/opendata/reuses/{pending.id}/review", json={"approve": False}, headers=op
+    )
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "reuse_reason_required"
+    ok = public.post(
+        f"/api/v1/opendata/reuses/{pending.id}/review", json={"approve": True}, headers=op
+    )
+    assert ok.status_code == 200 and ok.json()["status"] == "approved"
+    listed = public.get("/api/v1/opendata/reuses", params={"dataset": opened.name}).json()
+    assert [r["id"] for r in listed["items"]] == [pending.id]
+    one = public.get(f"/api/v1/opendata/reuses/{pending.id}").json()
+    assert one["evaluation"]["datasets"] == 1 and one["evaluation"]["views"] == 0
+    # The open list through the API: an officer proposes, the operator approves, anyone reads.
+    r = public.post(
+        f"/api/v1/opendata/open-lists/{YEAR}/items",
+        json={"entry": opened.entry_id, "planned_date": f"{YEAR}-12-31"},
+        headers=officer,
+    )
+    assert r.status_code == 201 and r.json()["status"] == "proposed"
+    assert public.get("/api/v1/opendata/open-lists/public").status_code == 404
+    item = r.json()["id"]
+    r = public.post(
+        f"/api/v1/opendata/open-list-items/{item}/review", json={"accept": True}, headers=op
+    )
+    assert r.status_code == 200
+    assert public.post(f"/api/v1/opendata/open-lists/{YEAR}/approve", headers=op).status_code == 200
+    shown = public.get(f"/api/v1/opendata/open-lists/public/{YEAR}").json()
+    assert (shown["total"], shown["opened"], shown["percent"]) == (1, 1, 100.0)
+    assert shown["items"][0]["dataset_name"] == opened.name
