@@ -17,7 +17,8 @@ from tests.identity.conftest import PASSWORD, Org
 from tests.opendata.conftest import org, settings
 from tests.opendata.fixtures import opened_schools
 from tests.opendata.test_accounts import PASSWORD as PUBLIC_PASSWORD
-from tests.opendata.test_accounts import last_code
+from tests.opendata.test_accounts import last_code, verified_account
+from tests.opendata.test_applications import decide, submit
 from tests.web.conftest import csrf_from, login
 
 __all__ = ["org", "settings"]
@@ -228,3 +229,31 @@ def test_pages_speak_chinese_and_sign_in_is_rate_limited(org: Org) -> None:
             "/open/login", data={"csrf_token": token, "account": "13900000009", "password": "x"}
         )
         assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_the_operator_sets_a_key_quota_on_the_application_page(
+    org: Org, tmp_path: Path, officer: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    ds = opened_schools(org, tmp_path, open_type="conditional")
+    acc = verified_account(org, caplog)
+    app = submit(org, acc.id, ds.name)
+    decide(org, "xn_officer", app.id, approve=True)
+    login(officer, "xn_officer", PASSWORD)
+    assert 'id="quota-panel"' not in officer.get(f"/opendata/applications/{app.id}").text
+    officer.cookies.clear()
+    login(officer, "operator", PASSWORD)
+    page = officer.get(f"/opendata/applications/{app.id}")
+    assert 'id="quota-panel"' in page.text
+    bad = officer.post(
+        f"/opendata/applications/{app.id}/quota",
+        data={"csrf_token": csrf_from(page.text), "per_day": "-3"},
+    )
+    assert bad.status_code == 422
+    saved = officer.post(
+        f"/opendata/applications/{app.id}/quota",
+        data={"csrf_token": csrf_from(page.text), "per_minute": "", "per_day": "50"},
+    )
+    assert saved.status_code == 303
+    after = officer.get(saved.headers["location"])
+    assert "密钥配额已保存" in after.text and 'name="per_day" value="50"' in after.text

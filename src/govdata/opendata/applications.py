@@ -97,6 +97,7 @@ class ApplicationOut(BaseModel):
     valid_until: datetime | None
     expired: bool
     key_id: str | None = None
+    key: apikeys.KeyOut | None = None
     can_decide: bool = False
 
 
@@ -150,6 +151,7 @@ def _out(
         valid_until=app.valid_until,
         expired=app.status == APPROVED and app.valid_until is not None and app.valid_until <= at,
         key_id=key.id if key is not None else None,
+        key=apikeys.key_out(s, ctx.settings, key) if key is not None else None,
         can_decide=app.status == PENDING and _may_decide(ctx, app),
     )
 

@@ -43,6 +43,7 @@ DONE: dict[str, str] = {
     ),
     "revoked": N_("The key was revoked."),
     "decided": N_("The decision was recorded."),
+    "quota": N_("The key's quota was saved."),
 }
 
 
@@ -399,3 +400,38 @@ def decide(page: UserForm, app_id: str) -> Response:
             raise
         return _detail(page, app_id, status=_status(exc), error=page.message(exc))
     return page.redirect(f"/opendata/applications/{app_id}?done=decided")
+
+
+def _quota(value: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise InvalidInput(
+            "配额须为正整数", "A quota is a positive whole number", code="invalid_input"
+        )
+    return int(value)
+
+
+@router.post("/opendata/applications/{app_id}/quota")
+def set_quota(page: UserForm, app_id: str) -> Response:
+    """The operator's quota form on an application's page (its applicant's key)."""
+    try:
+        with page.act() as ctx:
+            app = applications.get_application(ctx, app_id)
+            if app.key_id is None:
+                raise InvalidInput(
+                    "该申请人尚无密钥", "The applicant has no key", code="invalid_input"
+                )
+            apikeys.set_quota(
+                ctx,
+                app.key_id,
+                apikeys.QuotaIn(
+                    per_minute=_quota(page.field("per_minute")),
+                    per_day=_quota(page.field("per_day")),
+                ),
+            )
+    except GovDataError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _detail(page, app_id, status=_status(exc), error=page.message(exc))
+    return page.redirect(f"/opendata/applications/{app_id}?done=quota")
