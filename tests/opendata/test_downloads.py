@@ -278,3 +278,47 @@ def test_xlsx_refuses_more_rows_than_excel_holds(
     error = got.json()["error"]
     assert error["code"] == "opendata_xlsx_too_large" and error["details"]["use"] == "csv"
     assert client.get(f"/open/datasets/{opened.name}/download.csv").status_code == 200
+
+
+def test_json_values_of_every_kind() -> None:
+    """The vectorised JSON writer against ``json`` itself: escapes, nulls, non-finite floats,
+    dates, times with zones, decimals as exact strings, binary as hex."""
+    import datetime as dt
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    batch = pa.record_batch(
+        {
+            "s": pa.array(['引号"与\\反斜杠', None, "中文"]),
+            "ctl": pa.array(["换行\n制表\t", "\x01", None]),
+            "n": pa.array([1, None, -3]),
+            "f": pa.array([0.5, float("nan"), float("inf")]),
+            "b": pa.array([True, False, None]),
+            "d": pa.array([dt.date(2024, 1, 2), None, dt.date(2000, 12, 31)]),
+            "ts": pa.array(
+                [dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)] * 3,
+                pa.timestamp("us", tz="Asia/Shanghai"),
+            ),
+            "dec": pa.array([Decimal("12.30"), None, Decimal("-1.05")], pa.decimal128(10, 2)),
+            "bin": pa.array([b"\x01", None, b"ab"]),
+        }
+    )
+    out = io.BytesIO()
+    reader = pa.RecordBatchReader.from_batches(batch.schema, [batch, batch.slice(0, 0), batch])
+    assert downloads._write_json(reader, out) == 6
+    records = json.loads(out.getvalue())
+    assert len(records) == 6 and records[:3] == records[3:]
+    first, second, third = records[:3]
+    assert first["s"] == '引号"与\\反斜杠' and second["s"] is None and third["s"] == "中文"
+    assert [r["ctl"] for r in records[:3]] == ["换行\n制表\t", "\x01", None]
+    assert [r["n"] for r in records[:3]] == [1, None, -3]
+    assert [r["f"] for r in records[:3]] == [0.5, None, None]
+    assert [r["b"] for r in records[:3]] == [True, False, None]
+    assert [r["d"] for r in records[:3]] == ["2024-01-02", None, "2000-12-31"]
+    assert dt.datetime.fromisoformat(first["ts"]) == dt.datetime(
+        2024, 1, 2, 11, 4, 5, tzinfo=shanghai
+    )
+    assert [r["dec"] for r in records[:3]] == ["12.30", None, "-1.05"]
+    assert [r["bin"] for r in records[:3]] == ["01", None, "6162"]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -187,15 +188,67 @@ def _json_value(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def _fallback(arr: pa.Array) -> pa.Array:
+    encoder = json.JSONEncoder(ensure_ascii=False, default=_json_value)
+    return pa.array(
+        ["null" if v is None else encoder.encode(v) for v in arr.to_pylist()], pa.string()
+    )
+
+
+def _quoted(arr: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise('"', arr, '"', "")
+
+
+def _json_literals(arr: pa.Array) -> pa.Array:
+    """Each value of the column as a JSON literal (a string array without nulls).
+
+    Arrow's string kernels do the work for the common types, so a batch costs a few
+    vectorised passes instead of a Python object per cell; dates, times and decimals become
+    strings (ISO 8601, exact digits). Anything else, and text with control characters
+    (rare, and escaped the long way), goes through ``json`` value by value.
+    """
+    kind = arr.type
+    if pa.types.is_dictionary(kind):
+        arr = arr.cast(kind.value_type)
+        kind = arr.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        if pc.any(pc.match_substring_regex(arr, "[\\x00-\\x1f]")).as_py():
+            return _fallback(arr)
+        escaped = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
+        out = _quoted(escaped)
+    elif pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        out = arr.cast(pa.string())
+    elif pa.types.is_floating(kind):
+        # NaN and infinities are not JSON: null instead.
+        out = pc.if_else(pc.is_finite(arr), arr.cast(pa.string()), pa.scalar(None, pa.string()))
+    elif pa.types.is_timestamp(kind):
+        tz = "%Ez" if kind.tz else ""
+        out = _quoted(pc.strftime(arr, format="%Y-%m-%dT%H:%M:%S" + tz))
+    elif pa.types.is_date(kind) or pa.types.is_time(kind) or pa.types.is_decimal(kind):
+        out = _quoted(arr.cast(pa.string()))
+    else:
+        return _fallback(arr)
+    return pc.fill_null(out, "null")
+
+
+def _json_rows(batch: pa.RecordBatch) -> str:
+    parts: list[Any] = []
+    for i, name in enumerate(batch.schema.names):
+        key = json.dumps(name, ensure_ascii=False)
+        parts += [("{" if i == 0 else ",") + key + ":", _json_literals(batch.column(i))]
+    parts.append("}")
+    objects = pc.binary_join_element_wise(*parts, "")
+    one_list = pa.ListArray.from_arrays(pa.array([0, len(objects)], pa.int32()), objects)
+    return str(pc.binary_join(one_list, ",\n")[0].as_py())
+
+
 def _write_json(reader: pa.RecordBatchReader, out: IO[bytes]) -> int:
-    encoder = json.JSONEncoder(ensure_ascii=False, default=_json_value, separators=(",", ":"))
     rows = 0
     out.write(b"[")
     for batch in reader:
-        # One batch of Python objects at a time: bounded by the batch size, not the table.
-        chunk = ",\n".join(encoder.encode(row) for row in batch.to_pylist())
-        if chunk:
-            out.write((",\n" if rows else "\n").encode() + chunk.encode())
+        if batch.num_rows == 0 or batch.num_columns == 0:
+            continue
+        out.write((",\n" if rows else "\n").encode() + _json_rows(batch).encode())
         rows += batch.num_rows
     out.write(b"\n]\n")
     return rows
