@@ -185,6 +185,11 @@ def test_dataset_facts(world: World) -> None:
     assert {g.value(d, DCAT.accessURL) for d in cond_dists if g.value(d, DCAT.downloadURL)} == {
         cond_landing
     }
+    publisher = g.value(ds, DCTERMS.publisher)
+    assert (publisher, RDF.type, FOAF.Agent) in g
+    assert str(publisher) == f"{g.value(publisher, FOAF.homepage)}#org"
+    assert str(g.value(publisher, FOAF.homepage)).startswith(f"{BASE}/open/publishers/")
+    assert g.value(publisher, FOAF.name).language == "zh"
     theme = g.value(ds, DCAT.theme)
     assert (theme, RDF.type, SKOS.Concept) in g and g.value(theme, SKOS.prefLabel) is not None
     contact = g.value(ds, DCAT.contactPoint)

@@ -362,10 +362,12 @@ class _Builder:
             self.texts(self.themes, DCTERMS.title, THEMES_TITLE)
         return self.themes
 
-    def agent(self, uri: str, name: str, name_en: str | None, kind: str) -> URIRef:
-        ref = self.node(uri, FOAF.Agent)
+    def agent(self, page: str, name: str, name_en: str | None, kind: str) -> URIRef:
+        """An organisation, named apart from its page on the portal (its foaf:homepage)."""
+        ref = self.node(f"{page}#org", FOAF.Agent)
         if not self.first(ref):
             return ref
+        self.add(ref, FOAF.homepage, self.node(page, FOAF.Document))
         self.add(ref, FOAF.name, L(name, lang="zh"))
         if name_en:
             self.add(ref, FOAF.name, L(name_en, lang="en"))
@@ -478,7 +480,7 @@ def catalog_graph(page: CatalogPage, base_url: str, path: str = "/catalog.ttl") 
     b.add(cat, RDF.type, DCAT.Catalog)
     b.texts(cat, DCTERMS.title, CATALOG_TITLE)
     b.texts(cat, DCTERMS.description, CATALOG_DESCRIPTION)
-    publisher = b.agent(f"{b.base}/catalog#publisher", *CATALOG_PUBLISHER, "RegionalAuthority")
+    publisher = b.agent(b.url("/open"), *CATALOG_PUBLISHER, "RegionalAuthority")
     b.add(cat, DCTERMS.publisher, publisher)
     b.add(cat, FOAF.homepage, b.node(b.url("/open"), FOAF.Document))
     b.add(cat, DCTERMS.language, b.language())
