@@ -129,11 +129,17 @@ def test_versions_and_the_cache(org: Org, tmp_path: Path, client: TestClient) ->
     again = client.get(url)
     assert again.content == first.content and os.stat(path).st_mtime_ns == mtime
     assert _audits(org, "opendata.data.download")[-1].details["cached"] is True
+    # A client holding this version's file revalidates: 304, nothing counted or audited.
+    same = client.get(url, headers={"if-none-match": first.headers["etag"]})
+    assert same.status_code == 304 and same.content == b""
+    assert _downloads(org, opened.dataset_id) == (2, 2)
+    assert len(_audits(org, "opendata.data.download")) == 2
 
     # A second collection run changes the data: a new version, a new file.
     changed = [*SCHOOLS[:3], ("6301000009", "西宁市第九中学", "城西区", 800, "13800000009")]
     recollect(org, opened.entry_id, changed)
-    now = client.get(url)
+    now = client.get(url, headers={"if-none-match": first.headers["etag"]})
+    assert now.status_code == 200 and now.headers["etag"] != first.headers["etag"]
     v2 = int(now.headers["x-lake-version"])
     assert v2 > v1
     assert _csv_rows(now.content)[1] == sorted([list(r[:4]) for r in changed])

@@ -19,7 +19,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from datetime import time as dtime
 from decimal import Decimal
@@ -91,6 +91,9 @@ class DownloadFile:
     version: int
     fields: list[str]
     cached: bool  # served from the cache (False: made by this request)
+    # The caller already holds this very file (its If-None-Match named the ETag): nothing
+    # is handed out, counted or audited.
+    not_modified: bool = False
 
 
 def access_required(name: str) -> PermissionDenied:
@@ -409,6 +412,7 @@ def download(
     *,
     version: int | None = None,
     client_addr: str | None = None,
+    if_none_match: str | None = None,
 ) -> DownloadFile:
     """Hand out a file of an open dataset: resolve and authorize, make (or reuse) the file,
     then count the download against the quota and the usage statistics and audit it.
@@ -425,6 +429,22 @@ def download(
         except PermissionDenied:
             audit_denied(db, who, ref, "opendata.data.download", client_addr)
             raise
+    stem = f"-v{src.version}.{fmt}"
+    etag = f'"{src.version}-{fields_hash(src.columns)}-{fmt}"'
+    answer = DownloadFile(
+        path=_cache_path(settings, src, fmt),
+        format=fmt,
+        filename=_safe_title(src.entry.name) + stem,
+        ascii_filename=src.dataset.name + stem,
+        media_type=MEDIA_TYPES[fmt],
+        etag=etag,
+        rows=0,
+        version=src.version,
+        fields=src.columns,
+        cached=True,
+    )
+    if if_none_match and etag in {t.strip() for t in if_none_match.split(",")}:
+        return replace(answer, not_modified=True)
     path, rows, cached = build_file(settings, src, fmt)
     with Caller(db, settings, who.actor, client_addr).act() as ctx:
         grants.consume(ctx.session, settings, who, client_addr)
@@ -447,16 +467,4 @@ def download(
         )
     if not cached and version is None:
         prune_cache(settings, src.dataset.id, src.version)
-    stem = f"-v{src.version}.{fmt}"
-    return DownloadFile(
-        path=path,
-        format=fmt,
-        filename=_safe_title(src.entry.name) + stem,
-        ascii_filename=src.dataset.name + stem,
-        media_type=MEDIA_TYPES[fmt],
-        etag=f'"{src.version}-{fields_hash(src.columns)}-{fmt}"',
-        rows=rows,
-        version=src.version,
-        fields=src.columns,
-        cached=cached,
-    )
+    return replace(answer, path=path, rows=rows, cached=cached)

@@ -73,8 +73,17 @@ def download(
     try:
         who = grants.identify(request)
         file = downloads.download(
-            db, settings, who, name, fmt, version=version, client_addr=client_addr(request)
+            db,
+            settings,
+            who,
+            name,
+            fmt,
+            version=version,
+            client_addr=client_addr(request),
+            if_none_match=request.headers.get("if-none-match"),
         )
+        if file.not_modified:
+            return Response(status_code=304, headers={"ETag": file.etag})
         if not file.path.exists():
             # Pruned by a newer version's download between making and sending: make it again.
             file = downloads.download(
