@@ -47,11 +47,18 @@ def _wants_json(request: Request) -> bool:
 
 
 def _refusal(request: Request, error: GovDataError, *, fragment: bool = False) -> Response:
+    response: Response
     if _wants_json(request) or request.query_params.get("format") == "json":
-        return JSONResponse(error.to_dict(_locale(request)), status_code=error.status)
-    page = _page(request, grants.ANONYMOUS_IDENTITY)
-    template = "opendata/_preview.html" if fragment else "opendata/files_error.html"
-    return render(page, template, status=error.status, error=error, preview=None)
+        response = JSONResponse(error.to_dict(_locale(request)), status_code=error.status)
+    else:
+        page = _page(request, grants.ANONYMOUS_IDENTITY)
+        template = "opendata/_preview.html" if fragment else "opendata/files_error.html"
+        response = render(page, template, status=error.status, error=error, preview=None)
+    retry = error.details.get("retry_after") if isinstance(error.details, dict) else None
+    if error.status == 429 and retry is not None:
+        # Over a quota: tell the client when to come back, as the API does.
+        response.headers["Retry-After"] = str(int(retry))
+    return response
 
 
 def _disposition(file: downloads.DownloadFile) -> str:
