@@ -19,7 +19,7 @@ from rdflib.namespace import SH
 from sqlalchemy import select
 
 from govdata.app import create_app
-from govdata.opendata import datasets
+from govdata.opendata import datasets, dcat
 from govdata.opendata.schemas import FeatureIn, ProposeIn, WithdrawIn
 from govdata.security.audit import AuditRecord
 from tests.identity.conftest import Org
@@ -142,9 +142,9 @@ def test_the_catalog_conforms_in_every_serialisation(world: World) -> None:
         # Chinese literals come back as written, with their language tag.
         assert (dataset_uri(world.open), DCTERMS.title, Literal("全省中小学校名录", lang="zh")) in g
         assert (catalog, DCTERMS.title, Literal("公共数据开放平台", lang="zh")) in g
+        # Chinese is written as UTF-8 text (not escaped), so the search below is meaningful.
         text = r.content.decode("utf-8")
-        if fmt != "rdf":
-            assert "全省中小学校名录" in text
+        assert "全省中小学校名录" in text and "科研院所名录" in text
         for ref, title in world.hidden:
             assert ref not in text and title not in text
     # The three say exactly the same (but for the page's own address, in its format).
@@ -365,8 +365,9 @@ def test_the_catalog_by_content_negotiation(client: TestClient) -> None:
         assert r.headers["vary"] == "Accept"
         assert str(_view(parse(r.content, fmt))) == f"{BASE}/catalog?page=1&page_size=5"
     # A browser still reaches the government portal's catalog page (sign-in first).
-    r = client.get("/catalog", headers={"Accept": "text/html,*/*;q=0.8"})
-    assert not r.headers.get("content-type", "").startswith(("text/turtle", "application/ld"))
+    for accept in ("text/html,*/*;q=0.8", "*/*", "text/turtle;q=0.5, text/html"):
+        r = client.get("/catalog", headers={"Accept": accept})
+        assert r.status_code == 303 and "/login" in r.headers["location"], accept
     assert client.get("/catalog.csv").status_code == 404
 
 
@@ -404,3 +405,49 @@ def test_the_reference_shapes_are_the_shared_copy(store_url: str) -> None:
             compared += 1
     if compared == 0:
         pytest.skip("no shared reference folder next to this checkout")
+
+
+@pytest.mark.parametrize(
+    ("accept", "fmt"),
+    [
+        ("text/turtle", "ttl"),
+        ("application/ld+json", "jsonld"),
+        ("application/rdf+xml", "rdf"),
+        ("TEXT/Turtle; charset=utf-8", "ttl"),
+        ("application/rdf+xml;q=0.8, text/turtle;q=0.9", "ttl"),
+        ("text/html;q=0.9, application/ld+json", "jsonld"),
+        ("text/html", None),
+        ("*/*", None),
+        ("", None),
+        ("text/turtle;q=0", None),
+        ("text/turtle;q=abc", None),
+        ("text/turtle;q=0.4, text/html;q=0.5", None),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", None),
+    ],
+)
+def test_negotiate(accept: str, fmt: str | None) -> None:
+    assert dcat.negotiate(accept) == fmt
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2026-01-31", "2026-01-30T16:00:00+00:00"),
+        ("2026-01-31T08:00:00Z", "2026-01-31T08:00:00+00:00"),
+        ("2026-01-31T16:00:00+08:00", "2026-01-31T08:00:00+00:00"),
+        ("2026-01-31 08:00", "2026-01-31T00:00:00+00:00"),
+        (" 2026-01-31T08:00:00.250000Z ", "2026-01-31T08:00:00.250000+00:00"),
+    ],
+)
+def test_modified_since_values(text: str, utc: str) -> None:
+    assert dcat.parse_since(text).isoformat() == utc
+
+
+@pytest.mark.parametrize("text", ["31/01/2026", "2026-02-30", "now", "2026-01-31T25:00"])
+def test_modified_since_refusals(text: str) -> None:
+    with pytest.raises(dcat.BadRequest) as exc:
+        dcat.parse_since(text)
+    assert exc.value.status == 400 and exc.value.details == {
+        "param": "modified_since",
+        "value": text,
+    }
