@@ -183,6 +183,7 @@ def register(ctx: ActionContext, data: RegisterIn) -> AccountOut:
     if existing is not None and _abandoned(s, existing):
         # An unverified registration whose code has lapsed does not hold the address: else
         # anyone could block someone else's e-mail or number by registering it first.
+        s.execute(delete(PublicCode).where(PublicCode.account_id == existing.id))
         s.delete(existing)
         s.flush()
         existing = None
