@@ -26,6 +26,7 @@ from govdata.core.cli_shell import load_settings, open_db
 from govdata.core.db import Database
 from govdata.core.errors import GovDataError
 from govdata.demo import builder
+from govdata.demo.opendata_public import PUBLIC_ADDRESS
 from govdata.demo.province import logins
 from govdata.demo.sources.build import Engine, generators
 
@@ -95,6 +96,7 @@ def demo(
     print_logins(settings)
     if not no_serve:
         console.print(f"演示门户 Demo portal: [bold]http://{host}:{port}/[/bold]")
+        console.print(f"公共数据开放平台 Open data portal: [bold]http://{host}:{port}/open[/bold]")
         run_server(settings, host, port)
 
 
@@ -234,6 +236,12 @@ def print_logins(settings: Settings) -> None:
     table.add_column("部门 department")
     for login in logins():
         table.add_row(login.username, login.role_label, login.department_short)
+    # Signs in on the open-data portal (/open/login), not the government portal; a demo
+    # built before the open-data stage existed has no such account.
+    if (builder.read_marker(settings.data_dir) or {}).get("opendata"):
+        table.add_row(
+            PUBLIC_ADDRESS, "开放平台公众用户 public open-data account", "—（/open/login）"
+        )
     console.print(table)
     console.print(
         "所有演示账号共用密码 All demo accounts share the password "

@@ -93,7 +93,7 @@ def _stable(*parts: str) -> int:
 
 def rows_for(persons: int, name: str) -> int:
     """Rows of one dataset: a few hundred at the smallest demo, up to a few thousand."""
-    base = min(3000, max(200, persons // 10))
+    base = min(3000, max(200, persons // 25))
     return max(100, int(base * (0.5 + (_stable(SEED, name) % 100) / 100)))
 
 

@@ -51,7 +51,7 @@ def real_downloads(db: Database, settings: Settings) -> int:
     for n, (dataset_id, name) in enumerate(chosen):
         if downloads.cache_dir(settings, dataset_id).exists():
             continue
-        for fmt in FORMATS if n < 2 else FORMATS[:1]:
+        for fmt in FORMATS if n == 0 else FORMATS[:1]:
             downloads.download(db, settings, ANONYMOUS_IDENTITY, name, fmt, client_addr="demo")
             made += 1
     return made
