@@ -313,7 +313,7 @@ def dataset_page(page: PublicPage, name: str) -> Response:
         files=[r for r in detail.resources if r.format != "API"],
         api=api,
         base_url=url,
-        jsonld=schemaorg.dataset_jsonld(detail, url),
+        jsonld_text=schemaorg.script_text(schemaorg.dataset_jsonld(detail, url)),
         conditional=detail.open_type == "conditional",
     )
 
