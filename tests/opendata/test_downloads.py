@@ -216,8 +216,9 @@ def test_conditional_data_needs_an_approved_application(
     assert api.status_code == 403
     assert api.json()["error"]["code"] == "opendata_access_required"
     assert api.json()["error"]["details"]["apply"] == f"/open/datasets/{opened.name}/apply"
-    fragment = client.get(f"/open/datasets/{opened.name}/preview")
+    fragment = client.get(f"/open/datasets/{opened.name}/preview?format=html")
     assert fragment.status_code == 200 and 'data-access="required"' in fragment.text
+    assert "<html" not in fragment.text
     assert "<td>" not in fragment.text and "西宁市第一中学" not in fragment.text
     as_json = client.get(f"/open/datasets/{opened.name}/preview?format=json")
     assert as_json.status_code == 403
@@ -231,7 +232,7 @@ def test_conditional_data_needs_an_approved_application(
 
 def test_the_preview(org: Org, tmp_path: Path, client: TestClient) -> None:
     opened = opened_schools(org, tmp_path)
-    got = client.get(f"/open/datasets/{opened.name}/preview")
+    got = client.get(f"/open/datasets/{opened.name}/preview", headers={"HX-Request": "true"})
     assert got.status_code == 200
     text = got.text
     assert "<html" not in text and text.count("<tr>") == 6  # header + five rows
@@ -239,11 +240,15 @@ def test_the_preview(org: Org, tmp_path: Path, client: TestClient) -> None:
         assert f">{title}</th>" in text
     assert "校长手机号码" not in text and not any(m in text for m in MOBILES)
     assert "西宁市第一中学" in text
+    # Without htmx (the no-JavaScript link) the same table comes inside a page.
+    page = client.get(f"/open/datasets/{opened.name}/preview").text
+    assert page.startswith("<!doctype html>") and page.count("<tr>") == 6
+    assert f'href="/open/datasets/{opened.name}"' in page
     short = client.get(f"/open/datasets/{opened.name}/preview?format=json&rows=2").json()
     assert [f["name"] for f in short["fields"]] == OPEN_FIELDS and len(short["records"]) == 2
     assert set(short["records"][0]) == set(OPEN_FIELDS)
     audits = _audits(org, "opendata.data.preview", opened.dataset_id)
-    assert [a.row_count for a in audits] == [5, 2] and audits[0].fields == ",".join(OPEN_FIELDS)
+    assert [a.row_count for a in audits] == [5, 5, 2] and audits[0].fields == ",".join(OPEN_FIELDS)
     # Not a view: the dataset page counts those.
     with org.db.sessions() as s:
         ds = s.get(OpenDataset, opened.dataset_id)

@@ -125,8 +125,16 @@ def preview(
             db, settings, who, name, limit=rows, client_addr=client_addr(request), strict=as_json
         )
     except GovDataError as exc:
-        return _refusal(request, exc, fragment=not as_json)
+        fragment = _preview_template(request, format) == "opendata/_preview.html"
+        return _refusal(request, exc, fragment=fragment and not as_json)
     if as_json:
         return JSONResponse(out.as_json())
     page = _page(request, who)
-    return render(page, "opendata/_preview.html", preview=out, error=None)
+    return render(page, _preview_template(request, format), preview=out, error=None)
+
+
+def _preview_template(request: Request, format: str | None) -> str:
+    # htmx (the dataset page) and ``?format=html`` get the fragment; a visitor following
+    # the no-JavaScript link gets it inside a page.
+    fragment = request.headers.get("HX-Request") or format == "html"
+    return "opendata/_preview.html" if fragment else "opendata/preview_page.html"
