@@ -218,6 +218,8 @@ class CatalogPage:
 
 
 def _records(s: Session, rows: Sequence[tuple[OpenDataset, CatalogEntry]]) -> list[Record]:
+    if not rows:
+        return []
     contacts = {
         vid: (name, email)
         for vid, name, email in s.execute(
@@ -264,9 +266,11 @@ def read_catalog_page(s: Session, query: CatalogQuery) -> CatalogPage:
     )
 
 
-def export_catalog(
-    ctx: ActionContext, base_url: str, path: str, fmt: Format, query: CatalogQuery
-) -> Graph:
+# The two reads below return the facts; the caller draws the graph after the transaction
+# (a page of 1000 takes seconds, and on SQLite the transaction holds the write lock).
+
+
+def export_catalog(ctx: ActionContext, fmt: Format, query: CatalogQuery) -> CatalogPage:
     """One page of the DCAT-AP catalog. Anyone may read it: it lists only public metadata."""
     page = read_catalog_page(ctx.session, query)
     ctx.audit(
@@ -280,10 +284,10 @@ def export_catalog(
             "modified_since": query.modified_since.isoformat() if query.modified_since else None,
         },
     )
-    return catalog_graph(page, base_url, path)
+    return page
 
 
-def export_dataset(ctx: ActionContext, base_url: str, ref: str, fmt: Format) -> Graph:
+def export_dataset(ctx: ActionContext, ref: str, fmt: Format) -> Record:
     """One open dataset (by id, name or resource code); ``opendata_dataset_not_found``."""
     ds, entry = access.public_dataset(ctx.session, ref)
     (record,) = _records(ctx.session, [(ds, entry)])
@@ -294,7 +298,7 @@ def export_dataset(ctx: ActionContext, base_url: str, ref: str, fmt: Format) -> 
         row_count=1,
         details={"format": fmt},
     )
-    return dataset_graph(record, base_url)
+    return record
 
 
 def landing_path(name: str) -> str:

@@ -66,7 +66,8 @@ def _catalog(request: Request, fmt: dcat.Format, path: str, *, negotiated: bool)
     q = request.query_params
     query = dcat.parse_query(q.get("page"), q.get("page_size"), q.get("modified_since"))
     with _caller(request).act() as ctx:
-        graph = dcat.export_catalog(ctx, _base(request), path, fmt, query)
+        page = dcat.export_catalog(ctx, fmt, query)
+    graph = dcat.catalog_graph(page, _base(request), path)
     return _rdf(dcat.serialize(graph, fmt), fmt, negotiated=negotiated)
 
 
@@ -100,7 +101,8 @@ def dataset_rdf(request: Request, ref: str) -> Response:
         if fmt is None:
             ds, _entry = access.public_dataset(ctx.session, ref)
             return RedirectResponse(dcat.landing_path(ds.name), status_code=303)
-        graph = dcat.export_dataset(ctx, _base(request), ref, fmt)
+        record = dcat.export_dataset(ctx, ref, fmt)
+    graph = dcat.dataset_graph(record, _base(request))
     return _rdf(dcat.serialize(graph, fmt), fmt, negotiated=negotiated)
 
 
