@@ -103,6 +103,12 @@ def test_home_search_and_facets(org: Org, tmp_path: Path, client: TestClient) ->
     by_type = client.get("/open/datasets", params={"open_type": "conditional"})
     assert f"/open/datasets/{clinics.name}" in by_type.text
     assert f"/open/datasets/{schools.name}" not in by_type.text
+    # A tag (from a dataset card) narrows the search; its selected link takes it off again.
+    tagged = client.get("/open/datasets", params={"tags": "教育"})
+    assert f"/open/datasets/{schools.name}" in tagged.text
+    assert f"/open/datasets/{clinics.name}" not in tagged.text
+    untag = re.search(r'is-selected" href="([^"]+)" rel="nofollow" data-value="教育"', tagged.text)
+    assert untag is not None and "tags" not in unescape(untag.group(1))
     # Paging: one per page, the next link leads to the other dataset.
     first = client.get("/open/datasets", params={"rows": 1, "sort": "name_asc"})
     nxt = re.search(r'href="([^"]+)" rel="next"', first.text)

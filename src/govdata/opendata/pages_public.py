@@ -232,6 +232,7 @@ def dataset_search(page: PublicPage) -> Response:
         ),
         clear_href="/open/datasets" + (f"?{urlencode({'q': chosen['q']})}" if chosen["q"] else ""),
         filtered=any(chosen[name] for name, _ in PAGE_FACETS) or bool(chosen["tags"]),
+        tag_links=[(tag, _toggle(chosen, "tags", tag)) for tag in chosen["tags"]],
     )
 
 
