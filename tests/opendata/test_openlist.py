@@ -217,3 +217,14 @@ def test_a_planned_item_is_linked_once_catalogued(org: Org, tmp_path: Path) -> N
         "opened",
         opened.name,
     )
+
+
+def test_the_operator_may_remove_an_accepted_item_from_a_draft(org: Org) -> None:
+    item = _propose(org, "xn_officer", name="公交线路")
+    with org.as_("operator").act() as ctx:
+        openlist.review_item(ctx, item.id, ItemReviewIn(accept=True))
+    with pytest.raises(Conflict), org.as_("xn_officer").act() as ctx:
+        openlist.withdraw_item(ctx, item.id)
+    with org.as_("operator").act() as ctx:
+        openlist.withdraw_item(ctx, item.id)
+    assert _items(org) == 0

@@ -328,11 +328,12 @@ def review_item(ctx: ActionContext, item_id: str, data: ItemReviewIn) -> ItemOut
 
 
 def withdraw_item(ctx: ActionContext, item_id: str) -> None:
-    """The proposing department takes back an item not yet accepted (draft lists only)."""
+    """Remove an item while the list is a draft: its department takes back one not yet
+    accepted; the operator may remove any."""
     s = ctx.session
     item, lst = _item(s, item_id)
-    _may_edit_department(ctx, item.department_id, item.id)
-    if lst.status == ListStatus.APPROVED or item.status == ItemStatus.ACCEPTED:
+    operator = _may_edit_department(ctx, item.department_id, item.id)
+    if lst.status == ListStatus.APPROVED or (item.status == ItemStatus.ACCEPTED and not operator):
         raise Conflict(
             "已纳入或已批准的条目不能撤回",
             "Accepted or approved items cannot be withdrawn",
