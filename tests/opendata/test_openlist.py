@@ -228,3 +228,25 @@ def test_the_operator_may_remove_an_accepted_item_from_a_draft(org: Org) -> None
     with org.as_("operator").act() as ctx:
         openlist.withdraw_item(ctx, item.id)
     assert _items(org) == 0
+
+
+def test_proposals_and_reviews_notify_the_other_side(org: Org) -> None:
+    from govdata.notifications.models import Notification
+
+    def kinds(user: str) -> list[tuple[str, str | None]]:
+        with org.db.sessions() as s:
+            rows = s.execute(
+                select(Notification.kind, Notification.target_id).where(
+                    Notification.user_id == org.users[user],
+                    Notification.kind.startswith("opendata.openlist."),
+                )
+            )
+            return [(k, t) for k, t in rows]
+
+    item = _propose(org, "xn_officer", name="公交线路")
+    assert kinds("operator") == [("opendata.openlist.proposed", item.id)]
+    assert kinds("hx_officer") == []
+    with org.as_("operator").act() as ctx:
+        openlist.review_item(ctx, item.id, ItemReviewIn(accept=False, reason="已在其他清单"))
+    assert kinds("xn_officer") == [("opendata.openlist.reviewed", item.id)]
+    assert kinds("hx_officer") == []
