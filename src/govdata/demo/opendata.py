@@ -8,7 +8,8 @@ first full load, as for any file a department hands in. The officer then propose
 entry for opening — leaving out columns that name persons (法定代表人, 经营者姓名, …),
 which stay in the lake only — and the operator approves; a few datasets are featured,
 one proposal waits for review and one is rejected. Twelve months of usage are recorded
-per dataset, popular topics more.
+per dataset, popular topics more. Then the public side (``opendata_public``): real
+downloads, this year's open list, a public account with an application, and reuses.
 
 Items above grade 2 or marked sensitive never open: the gate (``opendata.access``) leaves
 them out whatever is proposed, and the demo checks that a personal entry is refused.
@@ -23,7 +24,6 @@ import random
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,9 @@ from govdata.demo.opendata_public import (
 )
 from govdata.demo.opendata_values import ItemSpec, generate, personal_item
 from govdata.exchange import mounts
-from govdata.exchange.models import Mount
+from govdata.exchange.models import Mount, Pipeline, PipelineRun
 from govdata.exchange.schemas import MountCreate
-from govdata.exchange.vocab import MountMode, PipelineKind, TargetKind
+from govdata.exchange.vocab import MountMode, PipelineKind, RunStatus, TargetKind
 from govdata.opendata import datasets
 from govdata.opendata.access import entry_openable, lake_mount
 from govdata.opendata.models import OpenDataset, OpenUsage
@@ -136,15 +136,12 @@ def _write_file(folder: Path, entry: CatalogEntry, items: list[EntryItem], rows:
     dept = next(d for d in all_departments() if d.code == entry.provider_code)
     short = dept.short_name.removeprefix("省").removeprefix("青海")
     table = generate(
-        [
-            ItemSpec(i.name, i.name_en or f"c{i.position}", i.data_type, i.data_element)
-            for i in items
-        ],
+        [_spec(i) for i in items],
         rows=rows,
         seed=f"{SEED}:{entry.resource_code}",
         region=dept.region_code,
         abbr=short[:1] or "政",
-        keys={i.name_en or "" for i in items if i.is_key},
+        keys={_spec(i).name_en for i in items if i.is_key},
     )
     tmp = path.with_suffix(".tmp")
     pacsv.write_csv(table, tmp)
@@ -191,6 +188,19 @@ def _file_mount(ctx: ActionContext, entry: CatalogEntry, source_id: str) -> Moun
         mount = ctx.session.get(Mount, created.id)
     assert mount is not None
     return mount
+
+
+def _first_load(ctx: ActionContext, mount: Mount) -> str | None:
+    """The job of the mount's first full load if it still has to run: queued now, or left
+    queued by an interrupted build (which never ran it)."""
+    job_id = _pipeline(ctx, mount, PipelineKind.FULL)
+    if job_id is not None:
+        return job_id
+    pipeline = ctx.session.scalar(select(Pipeline).where(Pipeline.mount_id == mount.id))
+    if pipeline is None or pipeline.last_success_at is not None or not pipeline.last_run_id:
+        return None
+    run = ctx.session.get(PipelineRun, pipeline.last_run_id)
+    return run.job_id if run is not None and run.status == RunStatus.QUEUED else None
 
 
 def _entries(db: Database, chosen: list[Chosen]) -> list[tuple[CatalogEntry, list[EntryItem]]]:
@@ -242,8 +252,7 @@ def _collect(
         source_id = _file_source(officer, folder)
         for entry, _items in group:
             with officer.act() as ctx:
-                mount = _file_mount(ctx, entry, source_id)
-                job_id = _pipeline(ctx, mount, PipelineKind.FULL)
+                job_id = _first_load(ctx, _file_mount(ctx, entry, source_id))
             if job_id is not None:
                 loads.append((job_id, entry.name))
         step(f"files {code}")
@@ -316,7 +325,9 @@ def _open(
 
 
 def _spec(item: EntryItem) -> ItemSpec:
-    return ItemSpec(item.name, item.name_en or "", item.data_type, item.data_element)
+    return ItemSpec(
+        item.name, item.name_en or f"c{item.position}", item.data_type, item.data_element
+    )
 
 
 def _feature(db: Database, settings: Settings) -> int:
@@ -451,5 +462,5 @@ def seed_opendata(
         "public_account": account,
         "reuses": showcase,
         "refused": refused,
-        "as_of": date.isoformat(now().astimezone(DISPLAY_TZ).date()),
+        "as_of": now().astimezone(DISPLAY_TZ).date().isoformat(),
     }
