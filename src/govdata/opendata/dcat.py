@@ -528,6 +528,8 @@ def turtle(g: Graph) -> bytes:
     vocab = tuple(str(ns) for ns in PREFIXES.values())
 
     def term(node: Any, compact: bool) -> str:
+        if isinstance(node, L) and node.datatype == XSD.integer and node.value is not None:
+            return str(node.value)  # Turtle's bare integer
         if isinstance(node, URIRef) and compact and str(node).startswith(vocab):
             return nm.normalizeUri(node)
         return str(node.n3(nm) if isinstance(node, L) else node.n3())
