@@ -354,6 +354,8 @@ def test_package_search_translates_q_fq_sort_and_facets(
     assert _search(client, fq="license_id:odc-by")["count"] == 0
     assert _search(client, fq="+dataset_type:dataset")["count"] == 3
     assert _search(client, q="tags:卫生")["count"] == 1
+    # Text that only looks fielded stays search text.
+    assert _search(client, q="http://example.cn")["count"] == 0
     assert _search(client, fq="metadata_modified:[* TO NOW]")["count"] == 3
     assert _search(client, fq="metadata_modified:[NOW-1DAY TO *]")["count"] == 3
     assert (

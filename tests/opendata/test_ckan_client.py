@@ -19,6 +19,7 @@ from govdata.app import create_app
 from govdata.opendata import views
 from tests.identity.conftest import Org
 from tests.opendata.fixtures import opened_schools, opened_schools_by
+from tests.opendata.test_apikeys import approved_key
 
 
 def _free_port() -> int:
@@ -56,7 +57,9 @@ def live(org: Org) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
-def test_ckanapi_works_unchanged(org: Org, tmp_path: Path, live: str) -> None:
+def test_ckanapi_works_unchanged(
+    org: Org, tmp_path: Path, live: str, caplog: pytest.LogCaptureFixture
+) -> None:
     schools = opened_schools(org, tmp_path, keywords=["教育", "学校"])
     clinics = opened_schools(
         org, tmp_path, name="西宁市医疗机构名录", summary="医院和诊所。", keywords=["卫生"]
@@ -113,7 +116,19 @@ def test_ckanapi_works_unchanged(org: Org, tmp_path: Path, live: str) -> None:
         start += len(page["results"])
     assert sorted(harvested) == sorted(names) and len(harvested) == 3
 
+    # A conditional dataset's records need the key its approved application gave.
+    conditional = opened_schools(
+        org, tmp_path, name="全省特殊教育学校名录", open_type="conditional"
+    )
+    _, _, key = approved_key(org, conditional, caplog)
+    rid = views.resource_id(conditional.dataset_id, "API")
+    with pytest.raises(ckanapi.NotAuthorized):
+        ckan.action.datastore_search(resource_id=rid)
+    keyed = ckanapi.RemoteCKAN(live, apikey=key)
+    assert keyed.action.datastore_search(resource_id=rid, limit=1)["total"] == 5
+    assert ckan.action.package_show(id=conditional.name)["extras"]
+
     # GET-only clients (ckanapi's get_only) pass parameters in the query string.
     getter = ckanapi.RemoteCKAN(live, get_only=True)
     assert getter.action.package_search(fq="tags:教育", rows=10)["count"] == 2
-    assert len(getter.action.package_list()) == 3
+    assert len(getter.action.package_list()) == 4

@@ -69,6 +69,17 @@ _CONSTANT = {
     "private": {"false"},
 }
 
+# fq field -> the _Filters list it adds to.
+_TARGETS = {
+    "groups": "topic",
+    "tags": "tags",
+    "license_id": "license",
+    "region": "region",
+    "update_cycle": "update_cycle",
+    "open_type": "open_type",
+    "text": "q_text",
+}
+
 
 @dataclass
 class _Filters:
@@ -155,15 +166,7 @@ def _apply(filters: _Filters, name: str, raw: str, publishers: dict[str, str]) -
             filters.empty = True
         filters.publisher.extend(known)
         return
-    target = {
-        "groups": "topic",
-        "tags": "tags",
-        "license_id": "license",
-        "region": "region",
-        "update_cycle": "update_cycle",
-        "open_type": "open_type",
-        "text": "q_text",
-    }.get(name)
+    target = _TARGETS.get(name)
     if target is None:
         raise _error(f"undefined field {name}")
     getattr(filters, target).extend(values)
@@ -186,6 +189,13 @@ def parse_terms(text: str, filters: _Filters, publishers: dict[str, str]) -> boo
     for m in terms:
         _apply(filters, m["field"], m["value"], publishers)
     return bool(terms)
+
+
+def _fielded(text: str) -> bool:
+    """Whether ``text`` names only fields we filter on (else it is plain search text, e.g. a
+    URL or "12:30")."""
+    known = {*_CONSTANT, "metadata_modified", "res_format", "organization", *_TARGETS}
+    return all(m["field"] in known for m in _TERM.finditer(text))
 
 
 def _sort(raw: str | None, has_q: bool) -> tuple[str, search.Sort | None]:
@@ -253,11 +263,9 @@ def package_search(call: CkanCall) -> dict[str, Any]:
     facet_fields = param_list(params, "facet.field")
     facet_limit_raw = params.get("facet.limit")
     try:
-        facet_limit = -1 if facet_limit_raw in (None, "") else int(facet_limit_raw)
+        facet_limit = 50 if facet_limit_raw in (None, "") else int(facet_limit_raw)
     except (TypeError, ValueError):
         raise _error("facet.limit must be an integer") from None
-    if facet_limit_raw in (None, ""):
-        facet_limit = 50
     for f in facet_fields:
         if f not in FACETS and f != "res_format":
             raise _error(f"undefined facet field {f}")
@@ -272,7 +280,9 @@ def package_search(call: CkanCall) -> dict[str, Any]:
     if fq_raw.strip() and not parse_terms(fq_raw, filters, publishers):
         raise _error(f"cannot parse fq {fq_raw}")
     q_text = q_raw.strip()
-    if q_text in {"*:*", "*"} or (q_text and parse_terms(q_text, filters, publishers)):
+    if q_text in {"*:*", "*"} or (
+        q_text and _fielded(q_text) and parse_terms(q_text, filters, publishers)
+    ):
         q_text = ""
     q_text = " ".join([q_text, *filters.q_text]).strip()
     sort_text, sort = _sort(params.get("sort") if params.get("sort") else None, bool(q_text))
