@@ -135,6 +135,7 @@ def test_public_page_exports_and_rest(org: Org, tmp_path: Path, client: TestClie
     assert data["labels"] == ["2026-01", "2026-02", "2026-03"]
     assert [s["values"] for s in data["series"]] == [[10, 12, 0], [3, 2, 0], [1, 4, 0]]
     assert "/static/js/opendata_stats.js" in text and "浏览量" in text
+    assert "/static/css/open.css" in text  # the portal's own stylesheet, not replaced
     bad = client.get("/open/stats?from=2026-05&to=2026-01")
     assert bad.status_code == 422 and "alert-error" in bad.text
 
