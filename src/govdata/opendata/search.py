@@ -14,7 +14,7 @@ own filter too (each count is what adding that tag would leave).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -286,38 +286,27 @@ _Raw = dict[str, list[tuple[str, str | None, int]]]
 def _count(s: Session, query: DatasetQuery, match: _Match | None, dialect: str) -> tuple[int, _Raw]:
     """The total and, per requested facet, (value, label, count) in one statement."""
     t = _table_cols(dialect)
-    columns = [
-        t.id.label("id"),
-        t.topic.label("topic"),
-        t.publisher.label("publisher"),
-        t.publisher_name.label("publisher_name"),
-        t.region.label("region"),
-        t.region_path.label("region_path"),
-        t.format.label("format"),
-        t.update_cycle.label("update_cycle"),
-        t.open_type.label("open_type"),
-        t.license.label("license"),
+    # Only the columns the requested facets and the active filters read: the matches are
+    # materialised once, and a narrow row keeps tens of thousands of them in memory.
+    needed = set(query.facets) | {
+        name for name in FACETS if getattr(query, name) and name != "tags"
+    }
+    names: list[str] = [
+        n for n in ("topic", "publisher", "region", "format", "update_cycle") if n in needed
     ]
+    names += [n for n in ("open_type", "license") if n in needed]
+    if "publisher" in query.facets:
+        names.append("publisher_name")
+    if query.region:
+        names.append("region_path")
     if query.tags or "tags" in query.facets:
-        columns.append(t.keywords.label("keywords"))
+        names.append("keywords")
+    columns = [getattr(t, n).label(n) for n in names] or [literal(1).label("one")]
     m = _base(query, match, dialect, t).with_only_columns(*columns).cte("m")
     if dialect == "postgresql":
         # Counted once per facet: computed once, not inlined into every branch.
         m = m.prefix_with("MATERIALIZED")
-    mc = _Cols(
-        id=m.c.id,
-        topic=m.c.topic,
-        publisher=m.c.publisher,
-        publisher_name=m.c.publisher_name,
-        region=m.c.region,
-        region_path=m.c.region_path,
-        format=m.c.format,
-        update_cycle=m.c.update_cycle,
-        open_type=m.c.open_type,
-        license=m.c.license,
-        keywords=m.c.get("keywords"),
-        modified=None,
-    )
+    mc = _Cols(**{f.name: m.c.get(f.name) for f in fields(_Cols)})
     filters = _filters(query, mc, dialect)
     branches: list[Any] = [
         select(literal("_total"), cast(null(), String), cast(null(), String), func.count())
