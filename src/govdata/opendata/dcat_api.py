@@ -38,8 +38,32 @@ class _RdfOnly(APIRoute):
 router = APIRouter(tags=["opendata-dcat"])
 rdf_router = APIRouter(route_class=_RdfOnly)
 
+# Read by hand (a bad value is a 400 with the platform's error body, not FastAPI's 422),
+# so they are described to OpenAPI here.
 _PARAMS: dict[str, Any] = {
-    "description": "page, page_size (≤ 1000) and modified_since (ISO date or date-time)"
+    "parameters": [
+        {
+            "name": "page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": dcat.MAX_PAGE, "default": 1},
+        },
+        {
+            "name": "page_size",
+            "in": "query",
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": dcat.MAX_PAGE_SIZE,
+                "default": dcat.DEFAULT_PAGE_SIZE,
+            },
+        },
+        {
+            "name": "modified_since",
+            "in": "query",
+            "description": "ISO 8601 date or date-time; without an offset, Beijing time",
+            "schema": {"type": "string"},
+        },
+    ]
 }
 
 
