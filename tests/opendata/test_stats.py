@@ -138,6 +138,9 @@ def test_public_page_exports_and_rest(org: Org, tmp_path: Path, client: TestClie
     assert "/static/css/open.css" in text  # the portal's own stylesheet, not replaced
     bad = client.get("/open/stats?from=2026-05&to=2026-01")
     assert bad.status_code == 422 and "alert-error" in bad.text
+    # The form shows what was typed after an error, the range shown otherwise.
+    assert 'name="from" value="2026-05"' in bad.text
+    assert 'name="to" value="2026-03"' in text
 
     got = client.get("/open/stats/export.csv?from=2026-01&to=2026-03")
     assert got.status_code == 200 and got.content.startswith(b"\xef\xbb\xbf")

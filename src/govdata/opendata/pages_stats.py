@@ -54,6 +54,15 @@ def _three(
     }
 
 
+def _typed(
+    data: dict[str, Any], error: str | None, start: str | None, end: str | None
+) -> dict[str, str]:
+    """The range form's values: as typed after an error, else the range shown."""
+    if error:
+        return {"from": start or "", "to": end or ""}
+    return {"from": data["by_month"].from_month, "to": data["by_month"].to_month}
+
+
 def _export(
     page: Page,
     s: Session,
@@ -99,7 +108,7 @@ def public_stats(page: PublicPage, from_: FromQ = None, to: MonthQ = None) -> Re
         "opendata/stats.html",
         status=422 if error else 200,
         error=error,
-        typed={"from": from_ or "", "to": to or ""},
+        typed=_typed(data, error, from_, to),
         export_query=query,
         **data,
     )
@@ -152,7 +161,7 @@ def internal_stats(
         "opendata/stats_internal.html",
         status=422 if error else 200,
         error=error,
-        typed={"from": from_ or "", "to": to or "", "department": dept or ""},
+        typed={**_typed(data, error, from_, to), "department": dept or ""},
         departments=departments,
         export_query=urlencode(query),
         **data,
