@@ -19,11 +19,13 @@ from rdflib.namespace import SH
 from sqlalchemy import select
 
 from govdata.app import create_app
+from govdata.catalog import actions as catalog_actions
+from govdata.catalog.schemas import EntryUpdate, NewVersion, PublishRequest
 from govdata.opendata import datasets, dcat
 from govdata.opendata.schemas import FeatureIn, ProposeIn, WithdrawIn
 from govdata.security.audit import AuditRecord
 from tests.identity.conftest import Org
-from tests.opendata.fixtures import Opened, collected_schools, opened_schools
+from tests.opendata.fixtures import Opened, collected_schools, opened_schools, school_content
 
 # Plain namespaces: rdflib's closed ones warn when pytest looks over the module.
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -451,3 +453,25 @@ def test_modified_since_refusals(text: str) -> None:
         "param": "modified_since",
         "value": text,
     }
+
+
+def test_a_dataset_closed_after_opening_leaves_the_export(org: Org, tmp_path: Path) -> None:
+    opened = opened_schools(org, tmp_path)
+    with TestClient(create_app(org.settings, migrate=False), follow_redirects=False) as client:
+        assert client.get(f"/dataset/{opened.name}.ttl").status_code == 200
+        # The provider publishes a new version that closes it: no sync step, it is gone.
+        with org.as_("xn_officer").act() as ctx:
+            catalog_actions.new_version(ctx, opened.entry_id, NewVersion(change_note="不再开放"))
+            catalog_actions.update_entry(
+                ctx, opened.entry_id, EntryUpdate(**school_content(open_type="closed"))
+            )
+            catalog_actions.submit_entry(ctx, opened.entry_id)
+        with org.as_("operator").act() as ctx:
+            catalog_actions.publish_entry(ctx, opened.entry_id, PublishRequest())
+        for fmt in ("ttl", "jsonld", "rdf"):
+            r = client.get(f"/catalog.{fmt}")
+            g = parse(r.content, fmt)
+            conforms(g)
+            assert list(g.subjects(RDF.type, DCAT.Dataset)) == []
+            assert opened.dataset_id not in r.text and "全省中小学校名录" not in r.text
+            assert client.get(f"/dataset/{opened.dataset_id}.{fmt}").status_code == 404
