@@ -142,6 +142,7 @@ def _write_file(folder: Path, entry: CatalogEntry, items: list[EntryItem], rows:
         region=dept.region_code,
         abbr=short[:1] or "政",
         keys={_spec(i).name_en for i in items if i.is_key},
+        title=entry.name,
     )
     tmp = path.with_suffix(".tmp")
     pacsv.write_csv(table, tmp)

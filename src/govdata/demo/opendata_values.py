@@ -249,21 +249,64 @@ class Row:
     county: County
     index: int
     abbr: str
+    styles: tuple[str, ...] = ()
     _org: tuple[str, str] | None = field(default=None)
 
     def org(self) -> tuple[str, str]:
         if self._org is None:
-            brand = self.rng.choice(names.BRANDS)
-            _code, _section, kinds = self.rng.choice(names.INDUSTRIES)
-            form = self.rng.choice(("有限公司", "有限责任公司", "股份有限公司"))
-            name = f"青海{brand}{self.rng.choice(kinds)}{form}"
-            if self.rng.random() < 0.4:
-                name = (
-                    f"{self.county.short}{self.fake.company_prefix()}{self.rng.choice(kinds)}{form}"
-                )
-            body = f"{self.rng.randrange(10**8):08d}"
-            self._org = name, uscc.make("9", "1", self.county.code, body)
+            rng = self.rng
+            brand = rng.choice(names.BRANDS)
+            if self.styles:
+                name = f"{rng.choice(('青海', self.county.short))}{brand}{rng.choice(self.styles)}"
+            else:
+                _code, _section, kinds = rng.choice(names.INDUSTRIES)
+                form = rng.choice(("有限公司", "有限责任公司", "股份有限公司"))
+                name = f"青海{brand}{rng.choice(kinds)}{form}"
+                if rng.random() < 0.4:
+                    prefix = self.fake.company_prefix()
+                    name = f"{self.county.short}{prefix}{rng.choice(kinds)}{form}"
+            # Social organisations (5), law firms (3) and others carry their own authority code.
+            authority = "5" if "协会" in name or "商会" in name or "研究会" in name else "9"
+            body = f"{rng.randrange(10**8):08d}"
+            self._org = name, uscc.make(authority, "1", self.county.code, body)
         return self._org
+
+
+# What a dataset's organisations are called, by a keyword of its title (first match).
+ORG_STYLES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("养老", ("养老院", "老年公寓", "颐养中心", "社会福利服务中心")),
+    ("社会组织", ("商会", "行业协会", "研究会", "公益服务中心")),
+    ("律师事务所", ("律师事务所",)),
+    ("司法鉴定", ("司法鉴定所", "司法鉴定中心")),
+    ("旅行社", ("国际旅行社有限公司", "旅行社有限责任公司")),
+    ("食品小作坊", ("清真食品加工坊", "酸奶坊", "馍馍加工坊")),
+    ("食品", ("食品有限公司", "清真食品有限公司", "餐饮管理有限公司", "超市")),
+    ("医疗", ("医院", "卫生院", "诊所", "藏医院")),
+    ("医药", ("医院", "大药房", "药店", "卫生院")),
+    ("卫生许可", ("宾馆", "洗浴中心", "美容美发店", "游泳馆")),
+    ("培训", ("培训学校", "艺术培训学校", "体育培训中心")),
+    ("农药", ("农资有限公司", "农资经营部")),
+    ("排污", ("化工有限公司", "热电有限公司", "水泥有限公司", "污水处理有限公司")),
+    ("安全生产", ("矿业有限公司", "化工有限公司", "建筑工程有限公司", "燃气有限公司")),
+    ("建筑", ("建筑工程有限公司", "建设工程有限公司", "路桥工程有限公司")),
+    ("施工", ("房地产开发有限公司", "置业有限公司", "城市建设投资有限公司")),
+    ("运输", ("运输有限公司", "物流有限公司", "客运有限公司")),
+    ("拍卖", ("拍卖有限公司",)),
+    ("人力资源", ("人力资源服务有限公司", "劳务派遣有限公司")),
+    ("演出", ("文化传媒有限公司", "演艺有限公司", "歌舞团")),
+    ("高新技术", ("科技有限公司", "新材料有限公司", "锂业股份有限公司", "生物科技有限公司")),
+    ("新能源", ("新能源有限公司", "光伏发电有限公司", "风力发电有限公司")),
+    ("预付卡", ("百货有限公司", "超市有限公司", "餐饮管理有限公司")),
+    ("取水", ("水务有限公司", "矿业有限公司", "农业开发有限公司")),
+    ("水土保持", ("水电开发有限公司", "公路建设有限公司", "矿业有限公司")),
+    ("国有企业", ("投资控股集团有限公司", "能源集团有限公司", "交通投资有限公司")),
+    ("外商投资", ("国际贸易有限公司", "生物科技有限公司", "新能源有限公司")),
+)
+
+
+def org_styles(title: str) -> tuple[str, ...]:
+    """How organisations in the dataset ``title`` are called (empty: any company)."""
+    return next((styles for key, styles in ORG_STYLES if key in title), ())
 
 
 def _shape(row: Row, spec: str) -> str:
@@ -388,6 +431,7 @@ def generate(
     region: str,
     abbr: str,
     keys: Collection[str] = (),
+    title: str = "",
 ) -> pa.Table:
     """``rows`` rows of ``items`` (one column each) for a department of ``region``.
 
@@ -400,11 +444,12 @@ def generate(
     counties = [c for c in COUNTIES if region in ("630000", c.prefecture)] or list(COUNTIES)
     weights = [c.population for c in counties]
     makers = [value_for(i) for i in items]
+    styles = org_styles(title)
     columns: list[list[object]] = [[] for _ in items]
     seen: list[set[object] | None] = [set() if i.name_en in keys else None for i in items]
     for index in range(rows):
         county = rng.choices(counties, weights)[0]
-        row = Row(rng, fake, county, index, abbr)
+        row = Row(rng, fake, county, index, abbr, styles)
         for column, make, used in zip(columns, makers, seen, strict=True):
             value = make(row)
             if used is not None:
