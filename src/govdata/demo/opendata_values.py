@@ -263,8 +263,8 @@ class Row:
                 form = rng.choice(("有限公司", "有限责任公司", "股份有限公司"))
                 name = f"青海{brand}{rng.choice(kinds)}{form}"
                 if rng.random() < 0.4:
-                    prefix = self.fake.company_prefix()
-                    name = f"{self.county.short}{prefix}{rng.choice(kinds)}{form}"
+                    place = names.place_name(rng)
+                    name = f"{self.county.short}{place}{rng.choice(kinds)}{form}"
             # Social organisations (5), law firms (3) and others carry their own authority code.
             authority = "5" if "协会" in name or "商会" in name or "研究会" in name else "9"
             body = f"{rng.randrange(10**8):08d}"
