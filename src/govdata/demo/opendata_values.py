@@ -311,16 +311,19 @@ def org_styles(title: str) -> tuple[str, ...]:
 
 def _shape(row: Row, spec: str) -> str:
     rng = row.rng
-    return rng.choice(spec.split("|")).format(
-        place=names.place_name(rng),
-        county=row.county.short,
-        brand=rng.choice(names.BRANDS),
-        n=rng.randint(1, 9),
-        m=rng.randint(1, 28),
-        thing=rng.choice(THINGS),
-        kind=rng.choice(("道路交通", "建筑施工", "火灾")),
-        py=row.fake.pystr(min_chars=4, max_chars=8).lower(),
-    )
+    shape = rng.choice(spec.split("|"))
+    # Each part is drawn only when the shape uses it: shapes are drawn for every row.
+    parts: dict[str, Callable[[], object]] = {
+        "place": lambda: names.place_name(rng),
+        "county": lambda: row.county.short,
+        "brand": lambda: rng.choice(names.BRANDS),
+        "n": lambda: rng.randint(1, 9),
+        "m": lambda: rng.randint(1, 28),
+        "thing": lambda: rng.choice(THINGS),
+        "kind": lambda: rng.choice(("道路交通", "建筑施工", "火灾")),
+        "py": lambda: row.fake.pystr(min_chars=4, max_chars=8).lower(),
+    }
+    return shape.format(**{k: make() for k, make in parts.items() if "{" + k + "}" in shape})
 
 
 def _code(row: Row, item: ItemSpec) -> str:
@@ -386,6 +389,8 @@ def value_for(item: ItemSpec) -> Callable[[Row], object]:
         return lambda r: r.org()[0]
     if en in AUTHORITY_NAMES:
         return lambda r: f"{r.county.name}{r.rng.choice(GOVERNMENT)}"
+    if en == "site" and zh.endswith("名称"):  # 文物保护单位的单位名称
+        return lambda r: _shape(r, "{place}遗址|{place}寺|{county}古城遗址|{place}烽火台")
     if en in ("location", "site"):
         return lambda r: f"{r.county.name}{r.rng.choice(names.ROADS)}{r.rng.randint(1, 300)}号"
     if en == "office_phone":
