@@ -283,8 +283,11 @@ def _base(query: DatasetQuery, match: _Match | None, dialect: str, c: _Cols) -> 
 _Raw = dict[str, list[tuple[str, str | None, int]]]
 
 
-def _count(s: Session, query: DatasetQuery, match: _Match | None, dialect: str) -> tuple[int, _Raw]:
-    """The total and, per requested facet, (value, label, count) in one statement."""
+def _run(
+    s: Session, query: DatasetQuery, match: _Match | None, dialect: str, sort: str
+) -> tuple[int, _Raw, list[str]]:
+    """The total, per requested facet (value, label, count), and the page's dataset ids,
+    all from one statement over the matches materialised once."""
     t = _table_cols(dialect)
     # Only the columns the requested facets and the active filters read: the matches are
     # materialised once, and a narrow row keeps tens of thousands of them in memory.
@@ -302,6 +305,10 @@ def _count(s: Session, query: DatasetQuery, match: _Match | None, dialect: str) 
     if query.tags or "tags" in query.facets:
         names.append("keywords")
     columns = [getattr(t, n).label(n) for n in names] or [literal(1).label("one")]
+    keys = _sort_keys(sort, query, match, t) if query.rows > 0 else []
+    if query.rows > 0:
+        columns.append(t.id.label("id"))
+        columns += [key.label(f"k{i}") for i, (key, _) in enumerate(keys)]
     m = _base(query, match, dialect, t).with_only_columns(*columns).cte("m")
     if dialect == "postgresql":
         # Counted once per facet: computed once, not inlined into every branch.
@@ -329,14 +336,42 @@ def _count(s: Session, query: DatasetQuery, match: _Match | None, dialect: str) 
             .where(*others)
             .group_by(value)
         )
+    if query.rows > 0:
+        # The page is cut in a subquery (a top-N sort, not a sort of every match) and
+        # numbered there, since a UNION promises no order of its own.
+        order = [m.c[f"k{i}"].desc() if desc else m.c[f"k{i}"] for i, (_, desc) in enumerate(keys)]
+        order.append(m.c.id.desc() if sort == "id_desc" else m.c.id)
+        page = (
+            select(m.c.id, *(m.c[f"k{i}"] for i in range(len(keys))))
+            .where(*filters.values())
+            .order_by(*order)
+            .offset(query.start)
+            .limit(query.rows)
+            .subquery("page")
+        )
+        page_order = [
+            page.c[f"k{i}"].desc() if desc else page.c[f"k{i}"] for i, (_, desc) in enumerate(keys)
+        ]
+        page_order.append(page.c.id.desc() if sort == "id_desc" else page.c.id)
+        branches.append(
+            select(
+                literal("_page"),
+                page.c.id,
+                cast(null(), String),
+                func.row_number().over(order_by=page_order),
+            )
+        )
     total = 0
     raw: _Raw = {name: [] for name in query.facets}
+    placed: list[tuple[int, str]] = []
     for name, value, label, count in s.execute(union_all(*branches)):
         if name == "_total":
             total = int(count)
+        elif name == "_page":
+            placed.append((int(count), str(value)))
         elif value is not None:
             raw[name].append((str(value), label, int(count)))
-    return total, raw
+    return total, raw, [i for _, i in sorted(placed)]
 
 
 def _facet_out(
@@ -379,33 +414,27 @@ def _facet_out(
 # Order and page ------------------------------------------------------------------------------
 
 
-def _order(
-    stmt: Select[Any], sort: str, query: DatasetQuery, match: _Match | None, c: _Cols
-) -> Select[Any]:
+def _sort_keys(
+    sort: str, query: DatasetQuery, match: _Match | None, c: _Cols
+) -> list[tuple[Any, bool]]:
+    """The order's keys before the dataset id, each with ``True`` for descending."""
     ds = OpenDataset
     if sort == "relevance" and match is not None and query.q is not None:
         exact = case((CatalogEntry.name == query.q, 0), else_=1)
         contains = case((CatalogEntry.name.contains(query.q, autoescape=True), 0), else_=1)
         if match.dialect == "sqlite":
-            return stmt.order_by(exact, contains, match.score(), ds.id)
+            return [(exact, False), (contains, False), (match.score(), False)]
         # One key, as the catalog search does: PostgreSQL sorts on it without probing per row.
-        return stmt.order_by(exact * 4 + contains * 2 + match.score(), ds.id)
-    if sort in ("relevance", "modified_desc"):
-        return stmt.order_by(c.modified.desc(), ds.id)
-    if sort == "modified_asc":
-        return stmt.order_by(c.modified.asc(), ds.id)
-    if sort == "name_asc":
-        return stmt.order_by(ds.name.asc(), ds.id)
-    if sort == "name_desc":
-        return stmt.order_by(ds.name.desc(), ds.id)
-    if sort == "id_asc":
-        return stmt.order_by(ds.id.asc())
-    if sort == "id_desc":
-        return stmt.order_by(ds.id.desc())
+        return [(exact * 4 + contains * 2 + match.score(), False)]
+    if sort in ("relevance", "modified_desc", "modified_asc"):
+        return [(c.modified, sort != "modified_asc")]
+    if sort in ("name_asc", "name_desc"):
+        return [(ds.name, sort == "name_desc")]
     if sort == "popular":
-        return stmt.order_by((ds.views + ds.downloads + ds.calls).desc(), ds.id)
-    # created_desc: opened on the portal, newest first
-    return stmt.order_by(func.coalesce(ds.opened_at, ds.created_at).desc(), ds.id)
+        return [(ds.views + ds.downloads + ds.calls, True)]
+    if sort == "created_desc":
+        return [(func.coalesce(ds.opened_at, ds.created_at), True)]
+    return []  # id_asc, id_desc: the id alone
 
 
 def search_datasets(s: Session, query: DatasetQuery, locale: str = "zh_CN") -> DatasetSearchResult:
@@ -430,16 +459,12 @@ def search_datasets(s: Session, query: DatasetQuery, locale: str = "zh_CN") -> D
     dialect = s.get_bind().dialect.name
     match = _match(s, query.q)
     sort = query.sort or ("relevance" if query.q else "modified_desc")
-    total, raw = _count(s, query, match, dialect)
+    if sort == "relevance" and match is None:
+        sort = "modified_desc"  # nothing to rank by
+    total, raw, ids = _run(s, query, match, dialect, sort)
     facets = _facet_out(s, query, raw, locale)
     results: list[views.DatasetSummary] = []
-    if query.rows > 0 and query.start < total:
-        c = _table_cols(dialect)
-        stmt = _base(query, match, dialect, c)
-        for condition in _filters(query, c, dialect).values():
-            stmt = stmt.where(condition)
-        stmt = _order(stmt, sort, query, match, c).offset(query.start).limit(query.rows)
-        ids = list(s.scalars(stmt))
+    if ids:
         loaded = s.execute(
             select(OpenDataset, CatalogEntry)
             .join(CatalogEntry, public_clause())
