@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -271,11 +271,10 @@ class _Facts:
     contact_name: str | None
     contact_email: str | None
     open_condition: str | None
-    org_created: datetime | None
 
 
 def _facts(s: Session, summaries: Sequence[views.DatasetSummary]) -> dict[str, _Facts]:
-    """What a package shows beyond the summary, for a page of datasets in two queries."""
+    """What a package shows beyond the summary, for a page of datasets in one query."""
     ids = [d.id for d in summaries]
     rows = s.execute(
         select(
@@ -289,30 +288,7 @@ def _facts(s: Session, summaries: Sequence[views.DatasetSummary]) -> dict[str, _
         .join(EntryVersion, EntryVersion.id == CatalogEntry.published_version_id)
         .where(OpenDataset.id.in_(ids))
     ).all()
-    created = publisher_created(s, {d.publisher.id for d in summaries})
-    by_id = {d.id: d for d in summaries}
-    return {
-        ds_id: _Facts(no, name, email, cond, created.get(by_id[ds_id].publisher.id))
-        for ds_id, no, name, email, cond in rows
-    }
-
-
-def publisher_created(s: Session, dept_ids: Iterable[str]) -> dict[str, datetime]:
-    """A publisher's ``created`` on the portal: when its first public dataset opened."""
-    wanted = list(set(dept_ids))
-    if not wanted:
-        return {}
-    rows = s.execute(
-        select(
-            CatalogEntry.provider_department_id,
-            func.min(func.coalesce(OpenDataset.opened_at, OpenDataset.created_at)),
-        )
-        .select_from(OpenDataset)
-        .join(CatalogEntry, public_clause())
-        .where(CatalogEntry.provider_department_id.in_(wanted))
-        .group_by(CatalogEntry.provider_department_id)
-    )
-    return {dept: first for dept, first in rows}
+    return {ds_id: _Facts(no, name, email, cond) for ds_id, no, name, email, cond in rows}
 
 
 def package_dicts(
@@ -358,8 +334,11 @@ def package_dicts(
                 "url": f"{base}/open/datasets/{d.name}",
                 "version": str(f.version_no),
                 "owner_org": d.publisher.id,
+                # The organization's ``created`` is an aggregate over its datasets: shown
+                # by organization_show/list, left out (null) here, where it would cost a
+                # query as long as the search itself on every page.
                 "organization": organization_dict(
-                    d.publisher.id, d.publisher.code, d.publisher.name, f.org_created, base
+                    d.publisher.id, d.publisher.code, d.publisher.name, None, base
                 ),
                 "groups": [
                     {
