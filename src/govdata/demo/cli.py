@@ -178,15 +178,17 @@ def _build(settings: Settings, db: Database, plan: builder.DemoPlan) -> None:
         for task in tasks.values():
             bar.update(task, total=bar.tasks[task].completed)
     elapsed = time.perf_counter() - started
-    entries = (builder.read_marker(settings.data_dir) or {}).get("catalog_entries", 0)
+    marker = builder.read_marker(settings.data_dir) or {}
+    entries = marker.get("catalog_entries", 0)
+    opened = (marker.get("opendata") or {}).get("open", 0)
     rows = sum(t["rows"] for s in manifest["systems"] for t in s["tables"])
     console.print(
         f"[green]完成 Done[/green] in {elapsed:.1f}s: {seeded.regions} regions, "
         f"{seeded.departments} departments, {seeded.users} users; {manifest['persons']:,} persons, "
         f"{rows:,} source rows in {len(manifest['systems'])} systems ({plan.engine}); "
-        f"{entries} catalog entries"
+        f"{entries} catalog entries; {opened} open datasets"
     )
-    print_mounts(manifest, (builder.read_marker(settings.data_dir) or {}).get("mounts", []))
+    print_mounts(manifest, marker.get("mounts", []))
 
 
 def _report_existing(settings: Settings, plan: builder.DemoPlan) -> None:
