@@ -333,3 +333,25 @@ def test_json_values_of_every_kind() -> None:
     )
     assert [r["dec"] for r in records[:3]] == ["12.30", None, "-1.05"]
     assert [r["bin"] for r in records[:3]] == ["01", None, "6162"]
+
+
+def test_pruning_keeps_the_current_version_and_fresh_temporaries(tmp_path: Path) -> None:
+    from govdata.config import Settings
+
+    settings = Settings(data_dir=tmp_path, secret_key="k" * 48)
+    folder = downloads.cache_dir(settings, "ds1")
+    folder.mkdir(parents=True)
+    names = ["3-aaaa.csv", "3-aaaa.csv.json", "4-aaaa.csv", "4-aaaa.csv.json", "4-bbbb.json"]
+    for name in [*names, ".tmp-old.5-aaaa.csv", ".tmp-new.5-aaaa.csv"]:
+        (folder / name).write_bytes(b"x")
+    hour_ago = os.stat(folder / ".tmp-old.5-aaaa.csv").st_mtime - 7200
+    os.utime(folder / ".tmp-old.5-aaaa.csv", (hour_ago, hour_ago))
+    removed = downloads.prune_cache(settings, "ds1", keep_version=4)
+    assert sorted(p.name for p in removed) == [
+        ".tmp-old.5-aaaa.csv",
+        "3-aaaa.csv",
+        "3-aaaa.csv.json",
+    ]
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == [".tmp-new.5-aaaa.csv", "4-aaaa.csv", "4-aaaa.csv.json", "4-bbbb.json"]
+    assert downloads.prune_cache(settings, "missing", keep_version=1) == []
