@@ -14,6 +14,7 @@ own filter too (each count is what adding that tag would leave).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
@@ -43,6 +44,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FromClause
 
@@ -255,7 +257,11 @@ def _filters(query: DatasetQuery, c: _Cols, dialect: str) -> dict[str, ColumnEle
         values = getattr(query, name)
         if values:
             out[name] = getattr(c, name).in_(values)
-    if query.tags:
+    if query.tags and dialect == "postgresql":
+        # jsonb containment: one operator for all the tags, no set-returning call per row.
+        wanted = cast(literal(json.dumps(query.tags, ensure_ascii=False)), JSONB)
+        out["tags"] = cast(c.keywords, JSONB).op("@>")(wanted)
+    elif query.tags:
         conditions = []
         for tag in query.tags:
             kw = _keywords_table(dialect, c.keywords)
