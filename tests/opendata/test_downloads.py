@@ -8,6 +8,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from govdata.app import create_app
 from govdata.catalog import actions as catalog_actions
 from govdata.catalog.schemas import EntryUpdate, NewVersion, PublishRequest
+from govdata.lake.tables import Lake
 from govdata.opendata import datasets, downloads
 from govdata.opendata.models import OpenDataset, OpenUsage
 from govdata.opendata.schemas import ProposeIn, ReviewIn, WithdrawIn
@@ -152,6 +154,14 @@ def test_versions_and_the_cache(org: Org, tmp_path: Path, client: TestClient) ->
     missing = client.get(f"{url}?version={v2 + 5}", headers={"accept": "application/json"})
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "lake_version_not_found"
+    # Once a vacuum removed the old version's data, asking for it is a clear 404.
+    Lake.from_settings(org.settings).vacuum(opened.table, timedelta(0), allow_short_retention=True)
+    for path in downloads.cache_dir(org.settings, opened.dataset_id).glob(f"{v1}-*"):
+        path.unlink()
+    gone = client.get(f"{url}?version={v1}", headers={"accept": "application/json"})
+    assert gone.status_code == 404, gone.text
+    assert gone.json()["error"]["code"] == "opendata_version_unavailable"
+    assert client.get(url).status_code == 200
 
 
 def test_only_the_chosen_fields_are_in_files(org: Org, tmp_path: Path, client: TestClient) -> None:

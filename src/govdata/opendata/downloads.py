@@ -445,7 +445,18 @@ def download(
     )
     if if_none_match and etag in {t.strip() for t in if_none_match.split(",")}:
         return replace(answer, not_modified=True)
-    path, rows, cached = build_file(settings, src, fmt)
+    try:
+        path, rows, cached = build_file(settings, src, fmt)
+    except (OSError, pa.ArrowException) as exc:
+        if version is None:
+            raise
+        # An old version whose files a vacuum removed: the log still names it, the data is gone.
+        raise NotFound(
+            f"数据版本 {version} 的文件已清理，无法再下载",
+            f"The files of data version {version} were cleaned up; it can no longer be downloaded",
+            code="opendata_version_unavailable",
+            details={"dataset": src.dataset.name, "version": version},
+        ) from exc
     with Caller(db, settings, who.actor, client_addr).act() as ctx:
         grants.consume(ctx.session, settings, who, client_addr)
         usage.record_usage(
