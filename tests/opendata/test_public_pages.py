@@ -165,7 +165,10 @@ def test_dataset_page_counts_a_view(org: Org, tmp_path: Path, client: TestClient
     assert f'href="/dataset/{schools.dataset_id}.rdf"' in html
     script = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     assert script is not None
-    json.loads(script.group(1))  # valid JSON whatever helper C puts in it
+    described = json.loads(script.group(1))
+    assert described["@type"] == "Dataset" and described["name"] == "全省中小学校名录"
+    # Absolute links, from the request's own base URL.
+    assert described["url"] == f"http://testserver/open/datasets/{schools.name}"
     # Update history: the lake table's commits, newest first, with the rows each left.
     history = html.split('id="history"')[1].split("</section>")[0]
     commits = re.findall(
