@@ -22,7 +22,7 @@ from govdata.app import create_app
 from govdata.catalog import actions as catalog_actions
 from govdata.catalog.schemas import EntryUpdate, NewVersion, PublishRequest
 from govdata.lake.tables import Lake
-from govdata.opendata import datasets, downloads
+from govdata.opendata import datasets, downloads, grants
 from govdata.opendata.models import OpenDataset, OpenUsage
 from govdata.opendata.schemas import ProposeIn, ReviewIn, WithdrawIn
 from govdata.security.audit import AuditRecord
@@ -162,6 +162,15 @@ def test_versions_and_the_cache(org: Org, tmp_path: Path, client: TestClient) ->
     assert gone.status_code == 404, gone.text
     assert gone.json()["error"]["code"] == "opendata_version_unavailable"
     assert client.get(url).status_code == 200
+    # Making a pruned file again for a request already counted counts nothing more.
+    before = _downloads(org, opened.dataset_id)
+    for path in downloads.cache_dir(org.settings, opened.dataset_id).iterdir():
+        path.unlink()
+    again_made = downloads.download(
+        org.db, org.settings, grants.ANONYMOUS_IDENTITY, opened.name, "csv", count=False
+    )
+    assert again_made.path.exists() and not again_made.cached and again_made.rows == 4
+    assert _downloads(org, opened.dataset_id) == before
 
 
 def test_only_the_chosen_fields_are_in_files(org: Org, tmp_path: Path, client: TestClient) -> None:

@@ -413,12 +413,14 @@ def download(
     version: int | None = None,
     client_addr: str | None = None,
     if_none_match: str | None = None,
+    count: bool = True,
 ) -> DownloadFile:
     """Hand out a file of an open dataset: resolve and authorize, make (or reuse) the file,
     then count the download against the quota and the usage statistics and audit it.
 
     The file is made outside the counting transaction: on SQLite that transaction holds
-    the write lock, which must not wait on writing a large file.
+    the write lock, which must not wait on writing a large file. ``count=False`` only makes
+    the file again (for a caller already counted whose file a newer version pruned).
     """
     fmt = fmt.lower()
     if fmt not in FORMATS:
@@ -457,6 +459,8 @@ def download(
             code="opendata_version_unavailable",
             details={"dataset": src.dataset.name, "version": version},
         ) from exc
+    if not count:
+        return replace(answer, path=path, rows=rows, cached=cached)
     with Caller(db, settings, who.actor, client_addr).act() as ctx:
         grants.consume(ctx.session, settings, who, client_addr)
         usage.record_usage(

@@ -92,9 +92,10 @@ def download(
         if file.not_modified:
             return Response(status_code=304, headers={"ETag": file.etag})
         if not file.path.exists():
-            # Pruned by a newer version's download between making and sending: make it again.
+            # Pruned by a newer version's download between making and sending: make it
+            # again, without counting the download twice.
             file = downloads.download(
-                db, settings, who, name, fmt, version=file.version, client_addr=None
+                db, settings, who, name, fmt, version=file.version, count=False
             )
     except GovDataError as exc:
         return _refusal(request, exc)
