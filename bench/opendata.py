@@ -5,7 +5,7 @@
    store with the catalog benchmark's generator (``bench/catalog_search.py``: names,
    summaries, keywords and items of the seeded classification tree, 126 departments,
    the platform's own jieba segmentation for the index), plus their ``opendata_datasets``
-   rows. For each query, p50/p95 over ``--runs`` runs of:
+   rows. For each query, p50/p95 over ``--runs`` runs (the three taken in turns) of:
 
    * ckan:     ``GET /api/3/action/package_search`` through the ASGI app (FastAPI's
                TestClient: routing, parameters, fq/sort translation, the search, CKAN
@@ -75,16 +75,25 @@ FACETS_CKAN = ["organization", "groups"]
 FACETS_PLATFORM = ["publisher", "topic"]
 
 
-def timed(fn: Callable[[], Any], runs: int, warmup: int) -> tuple[float, float]:
+def timed_together(
+    fns: list[Callable[[], Any]], runs: int, warmup: int
+) -> list[tuple[float, float]]:
+    """p50/p95 of each function, run in turns: load from other processes on the machine
+    falls on all of them alike instead of on whichever ran during it."""
     for _ in range(warmup):
-        fn()
-    samples = []
+        for fn in fns:
+            fn()
+    samples: list[list[float]] = [[] for _ in fns]
     for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
+        for k, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            samples[k].append((time.perf_counter() - t0) * 1000)
+    out = []
+    for s in samples:
+        s.sort()
+        out.append((statistics.median(s), s[max(0, int(len(s) * 0.95) - 1)]))
+    return out
 
 
 # -- 1. search -------------------------------------------------------------------------------
@@ -264,9 +273,9 @@ def bench_search(
             count = ckan()["count"]
             assert count == platform().count, (label, count, platform().count)
             assert count == direct()[0], (label, count, direct()[0])
-            c50, c95 = timed(ckan, runs, warmup)
-            p50, p95 = timed(platform, runs, warmup)
-            d50, d95 = timed(direct, runs, warmup)
+            (c50, c95), (p50, p95), (d50, d95) = timed_together(
+                [ckan, platform, direct], runs, warmup
+            )
             lines.append(
                 f"{label:<22}{count:>7} | {c50:>7.1f}ms{c95:>6.1f}ms | {p50:>10.1f}ms"
                 f"{p95:>6.1f}ms | {d50:>8.1f}ms{d95:>6.1f}ms | {c50 / p50:>8.2f}x"
