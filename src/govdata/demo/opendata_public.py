@@ -31,7 +31,7 @@ from govdata.opendata.reuse_models import OpenList, Reuse
 from govdata.security.context import Caller
 from govdata.security.context_types import ANONYMOUS, SYSTEM
 
-# Formats of the first few downloads (the rest are CSV, the format most people take).
+# The first dataset is downloaded in every format, the others as CSV (what most people take).
 FORMATS = ("csv", "xlsx", "json")
 DOWNLOADED = 12
 
