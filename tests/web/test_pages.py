@@ -26,7 +26,7 @@ def nav_of(html: str) -> set[str]:
 CATALOG_READ = {"/catalog", "/catalog/search", "/standards/data-elements", "/standards/code-sets"}
 CATALOG_EDIT = {"/catalog/mine", "/catalog/import"}
 ADMIN = {"/admin/regions", "/admin/departments", "/admin/users", "/roles"}
-BASE = {"/workbench", "/notifications"}
+BASE = {"/workbench", "/notifications", "/open"}
 COLLECTION = {
     "/sources",
     "/exchange/mounts",
@@ -44,6 +44,7 @@ TICKETS = {"/governance/tickets", "/governance/accountability"}
 QUALITY = {"/quality"}
 CROSSCHECK = {"/governance/crosscheck"}
 BASELIBS = {"/governance/baselibs"}
+OPENDATA = {"/opendata/manage", "/opendata/applications", "/opendata/open-list", "/opendata/stats"}
 
 
 SECURITY = {
@@ -71,6 +72,8 @@ SECURITY = {
             | QUALITY
             | CROSSCHECK
             | BASELIBS
+            | OPENDATA
+            | {"/opendata/reuses"}
             | {"/sharing/review", "/sharing/grants/all", "/sharing/policy"}
             | {"/security/posture", "/security/destructions"},
         ),
@@ -87,6 +90,7 @@ SECURITY = {
             | QUALITY
             | CROSSCHECK
             | BASELIBS
+            | OPENDATA
             | {"/sharing/review", "/sharing/grants", "/sharing/grants/given"}
             | {"/security/discovery", "/security/destructions"},
         ),

@@ -176,6 +176,37 @@ NAVIGATION: tuple[NavSection, ...] = (
         ),
     ),
     NavSection(
+        N_("Open data"),
+        (
+            NavItem("/open", N_("Open Data Portal"), "globe", None),
+            NavItem(
+                "/opendata/manage",
+                N_("Opening review"),
+                "shield",
+                (Perm.OPENDATA_PUBLISH, Perm.OPENDATA_MANAGE),
+            ),
+            NavItem(
+                "/opendata/applications",
+                N_("Open-data applications"),
+                "file",
+                (Perm.OPENDATA_PUBLISH, Perm.OPENDATA_MANAGE),
+            ),
+            NavItem(
+                "/opendata/open-list",
+                N_("Annual open list"),
+                "map",
+                (Perm.OPENDATA_PUBLISH, Perm.OPENDATA_MANAGE),
+            ),
+            NavItem("/opendata/reuses", N_("Reuse review"), "grid", Perm.OPENDATA_MANAGE),
+            NavItem(
+                "/opendata/stats",
+                N_("Open data statistics"),
+                "activity",
+                (Perm.OPENDATA_PUBLISH, Perm.OPENDATA_MANAGE),
+            ),
+        ),
+    ),
+    NavSection(
         N_("Organisation"),
         (
             NavItem("/admin/regions", N_("Regions"), "map", Perm.REGION_READ),
