@@ -56,7 +56,6 @@ def live(org: Org) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_ckanapi_works_unchanged(
     org: Org, tmp_path: Path, live: str, caplog: pytest.LogCaptureFixture
 ) -> None:
