@@ -190,7 +190,7 @@ def direct_fn(db: Database, q: str | None, org: str | None) -> Callable[[], Any]
         "AND e.published_version_id IS NOT NULL AND e.grade <= 2 "
         "AND e.open_type IN ('open', 'conditional')) "
     )
-    own = "WHERE (:org IS NULL OR pub = :org)"
+    own = "WHERE pub = :org" if org else ""
     order = "score, id" if q is not None else "modified DESC, id DESC"
     # One statement: the matched, public set is computed once (a CTE used four times is
     # materialised by SQLite and PostgreSQL alike) and read for the page, the count and
