@@ -9,6 +9,7 @@ error types and HTTP statuses, which CKAN clients (ckanapi, harvesters) branch o
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -98,6 +99,22 @@ async def _params(request: Request) -> dict[str, Any]:
     return params
 
 
+def _run(
+    request: Request, action: Callable[[CkanCall], Any], params: dict[str, Any], locale: str
+) -> Any:
+    who = grants.identify(request)
+    caller = Caller(get_db(request), get_settings(request), who.actor, client_addr(request))
+    call = CkanCall(
+        caller=caller,
+        who=who,
+        params=params,
+        base=_base(request),
+        locale=locale,
+        query_string=request.url.query,
+    )
+    return action(call)
+
+
 async def _call(request: Request, name: str) -> JSONResponse:
     help_url = _help(request, name)
     action = actions().get(name)
@@ -116,17 +133,8 @@ async def _call(request: Request, name: str) -> JSONResponse:
     locale = current_locale()
     try:
         params = await _params(request)
-        who = grants.identify(request)
-        caller = Caller(get_db(request), get_settings(request), who.actor, client_addr(request))
-        call = CkanCall(
-            caller=caller,
-            who=who,
-            params=params,
-            base=_base(request),
-            locale=locale,
-            query_string=request.url.query,
-        )
-        result = await run_in_threadpool(action, call)
+        # Identifying a key reads the store: off the event loop, like the action itself.
+        result = await run_in_threadpool(_run, request, action, params, locale)
     except GovDataError as exc:
         if isinstance(exc, InvalidInput) and exc.code == "ckan_json":
             return _reply(
