@@ -64,6 +64,7 @@ def _calls(org: Org, dataset_id: str) -> tuple[int, list[AuditRecord]]:
                 .where(
                     AuditRecord.target_id == dataset_id,
                     AuditRecord.action == "opendata.data.call",
+                    AuditRecord.outcome == "success",
                 )
                 .order_by(AuditRecord.id)
             )
@@ -195,6 +196,15 @@ def test_conditional_data_needs_an_approved_key_and_quotas_hold(
     rid = views.resource_id(conditional.dataset_id, "API")
     e = refused(client, rid, 403)
     assert e["__type"] == "Authorization Error" and "Access denied" in e["message"]
+    # The refusal is audited (and counts nothing).
+    with org.db.sessions() as s:
+        denied = s.scalars(
+            select(AuditRecord.outcome).where(
+                AuditRecord.target_id == conditional.dataset_id,
+                AuditRecord.action == "opendata.data.call",
+            )
+        ).all()
+    assert denied == ["denied"]
     # Metadata stays public: the dataset is in package_show for anyone.
     assert client.get(f"/api/3/action/package_show?id={conditional.name}").status_code == 200
 

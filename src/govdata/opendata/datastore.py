@@ -7,9 +7,10 @@ nothing else; the SQL is built with SQLGlot from names checked against the open 
 value. ``_id`` is the row's 1-based position in key order, so it stays put across calls
 on one version.
 
-One call is one action: the reader's right (``grants.may_read_data``), the quota
-(``grants.consume``), the CALL count and the ``opendata.data.call`` audit record commit
-together, or — when anything fails — none of them.
+The reader's right (``grants.may_read_data``) is checked before the lake is read (a
+refusal is audited); the quota (``grants.consume``), the CALL count and the
+``opendata.data.call`` audit record then commit together in one transaction, or — when
+anything fails — none of them, and no record is returned.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from govdata.opendata.ckan import (
     param_list,
     param_str,
 )
+from govdata.opendata.downloads import audit_denied
 from govdata.opendata.vocab import UsageKind
 
 DEFAULT_LIMIT = 100
@@ -306,13 +308,17 @@ def datastore_search(call: CkanCall) -> dict[str, Any]:
     if rid is None:
         raise missing("resource_id")
     settings = call.caller.settings
-    with call.caller.act() as ctx:
-        s = ctx.session
+    caller = call.caller
+    # Resolve and authorize in a read-only session, query the lake outside any transaction
+    # (on SQLite the counting transaction holds the write lock, which must not wait on a
+    # table scan), then take the quota, count and audit together in one transaction.
+    with caller.db.sessions() as s:
         try:
             ds, entry, _fmt = views.find_resource(s, rid)
         except NotFound:
             raise _not_found(rid) from None
         if not grants.may_read_data(s, call.who, ds, entry):
+            audit_denied(caller.db, call.who, ds.id, "opendata.data.call", caller.client_addr)
             raise PermissionDenied(
                 "有条件开放的数据须申请获批后使用",
                 "This dataset is conditionally open: its data needs an approved application"
@@ -320,37 +326,39 @@ def datastore_search(call: CkanCall) -> dict[str, Any]:
                 code="opendata_access_required",
                 details={"dataset": ds.name},
             )
+        dataset_id, department_id = ds.id, entry.provider_department_id
         open_fields = access.open_fields(s, ds, entry)
         mount = access.lake_mount(s, entry.id)
         lake = Lake.from_settings(settings)
         if mount is None or not mount.lake_table or not lake.exists(mount.lake_table):
             raise _not_found(rid)
-        table = mount.lake_table
-        version = lake.table(table).version()
-        # The schema as the scan yields it (encrypted columns come back decrypted).
-        schema = lake.scan(table, version=version).schema
-        columns = {f.field: _Column(f.field, schema.field(f.field).type) for f in open_fields}
-        search = _parse(call, columns)
-        grants.consume(s, settings, call.who, call.caller.client_addr)
-        keys = [k for k in mount.key_columns if k in schema.names]
-        scan_columns = list(dict.fromkeys([*columns, *keys]))
-        sql, total_sql, params = _statements(search, columns, keys)
-        page = _run(lake, table, version, scan_columns, sql, params)
-        total = None
-        if total_sql is not None:
-            counted = _run(lake, table, version, scan_columns, total_sql, params)
-            total = int(counted.column(0)[0].as_py())
-        records: list[Any]
-        rows = [{k: _json_value(v) for k, v in r.items()} for r in page.to_pylist()]
-        if search.records_format == "lists":
-            records = [[r[f] for f in search.fields] for r in rows]
-        else:
-            records = rows
-        usage.record_usage(s, ds.id, entry.provider_department_id, UsageKind.CALL)
+        table, key_columns = mount.lake_table, list(mount.key_columns)
+    version = lake.table(table).version()
+    # The schema as the scan yields it (encrypted columns come back decrypted).
+    schema = lake.scan(table, version=version).schema
+    columns = {f.field: _Column(f.field, schema.field(f.field).type) for f in open_fields}
+    search = _parse(call, columns)
+    keys = [k for k in key_columns if k in schema.names]
+    scan_columns = list(dict.fromkeys([*columns, *keys]))
+    sql, total_sql, params = _statements(search, columns, keys)
+    page = _run(lake, table, version, scan_columns, sql, params)
+    total = None
+    if total_sql is not None:
+        counted = _run(lake, table, version, scan_columns, total_sql, params)
+        total = int(counted.column(0)[0].as_py())
+    records: list[Any]
+    rows = [{k: _json_value(v) for k, v in r.items()} for r in page.to_pylist()]
+    if search.records_format == "lists":
+        records = [[r[f] for f in search.fields] for r in rows]
+    else:
+        records = rows
+    with caller.act() as ctx:
+        grants.consume(ctx.session, settings, call.who, caller.client_addr)
+        usage.record_usage(ctx.session, dataset_id, department_id, UsageKind.CALL)
         ctx.audit(
             "opendata.data.call",
             target_type="open_dataset",
-            target_id=ds.id,
+            target_id=dataset_id,
             fields=[f for f in search.fields if f != ID],
             row_count=len(records),
             details={
@@ -361,6 +369,7 @@ def datastore_search(call: CkanCall) -> dict[str, Any]:
                 "q": search.q_fields or " ".join(search.q_all) or None,
                 "limit": search.limit,
                 "offset": search.offset,
+                "key_id": call.who.key_id,
             },
         )
     out: dict[str, Any] = {
