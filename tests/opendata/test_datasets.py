@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from govdata.catalog import actions as catalog_actions
 from govdata.catalog.schemas import EntryUpdate, NewVersion, PublishRequest
 from govdata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from govdata.opendata import access, datasets, views
-from govdata.opendata.models import OpenDataset
+from govdata.opendata import access, datasets, usage, views
+from govdata.opendata.models import OpenDataset, OpenUsage
 from govdata.opendata.schemas import FeatureIn, ProposeIn, ReviewIn, WithdrawIn
+from govdata.opendata.vocab import UsageKind
 from govdata.security.audit import AuditRecord
 from tests.identity.conftest import Org
 from tests.opendata.fixtures import OPEN_FIELDS, collected_schools, opened_schools, school_content
@@ -138,3 +139,20 @@ def test_withdrawn_datasets_are_not_public(org: Org, tmp_path: Path) -> None:
     with org.db.sessions() as s, pytest.raises(NotFound) as exc:
         views.public_detail(s, org.settings, opened.name)
     assert exc.value.code == "opendata_dataset_not_found"
+
+
+def test_counting_use_does_not_change_the_dataset(org: Org, tmp_path: Path) -> None:
+    opened = opened_schools(org, tmp_path)
+    with org.db.sessions() as s:
+        before = s.get(OpenDataset, opened.dataset_id)
+        assert before is not None
+        stamp = before.updated_at
+    with org.db.transaction() as s:
+        usage.record_usage(s, opened.dataset_id, "dept", UsageKind.DOWNLOAD, 3)
+        usage.record_usage(s, opened.dataset_id, "dept", UsageKind.VIEW)
+    with org.db.sessions() as s:
+        after = s.get(OpenDataset, opened.dataset_id)
+        assert after is not None
+        assert (after.downloads, after.views, after.updated_at) == (3, 1, stamp)
+        rows = s.execute(select(OpenUsage.downloads, OpenUsage.views)).all()
+    assert [tuple(r) for r in rows] == [(3, 1)]

@@ -252,11 +252,10 @@ def read_catalog_page(s: Session, query: CatalogQuery) -> CatalogPage:
         .limit(query.page_size)
         .offset((query.page - 1) * query.page_size)
     ).all()
-    latest = s.execute(
-        select(func.max(OpenDataset.updated_at), func.max(CatalogEntry.updated_at)).join(
-            CatalogEntry, access.public_clause()
-        )
-    ).one()
+    newest = select(func.max(OpenDataset.updated_at), func.max(CatalogEntry.updated_at)).join(
+        CatalogEntry, access.public_clause()
+    )
+    latest = s.execute(newest).one()
     stamps = [as_utc(t) for t in latest if t is not None]
     return CatalogPage(
         records=_records(s, [(r[0], r[1]) for r in rows]),

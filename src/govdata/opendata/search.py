@@ -495,7 +495,7 @@ class PortalTotals(BaseModel):
 def portal_totals(s: Session) -> PortalTotals:
     """How many datasets are open, from how many publishers, and their use so far."""
     ds = OpenDataset
-    row = s.execute(
+    totals = (
         select(
             func.count(),
             func.count(func.distinct(CatalogEntry.provider_code)),
@@ -505,7 +505,8 @@ def portal_totals(s: Session) -> PortalTotals:
         )
         .select_from(ds)
         .join(CatalogEntry, public_clause())
-    ).one()
+    )
+    row = s.execute(totals).one()
     return PortalTotals(
         datasets=row[0], publishers=row[1], views=row[2], downloads=row[3], calls=row[4]
     )

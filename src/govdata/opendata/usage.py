@@ -47,8 +47,10 @@ def record_usage(
             set_={column: getattr(OpenUsage, column) + n},
         )
     )
+    # Counting is not a change of the dataset: keep ``updated_at`` (its onupdate would fire)
+    # so metadata_modified, DCAT's modified and harvesters' ranges move only on real edits.
     s.execute(
         update(OpenDataset)
         .where(OpenDataset.id == dataset_id)
-        .values({column: getattr(OpenDataset, column) + n})
+        .values({column: getattr(OpenDataset, column) + n, "updated_at": OpenDataset.updated_at})
     )
