@@ -6,72 +6,26 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from govdata.core.db import Database
-from govdata.core.jobs.worker import Worker
-from govdata.exchange import mounts, pipelines
-from govdata.exchange.schemas import MountCreate, PipelineCreate
-from govdata.exchange.vocab import PipelineKind
 from govdata.identity.schemas import RoleAssignmentIn
-from govdata.opendata import datasets
-from govdata.opendata.schemas import ProposeIn, ReviewIn
 from govdata.security.permissions import Role
-from tests.catalog.conftest import published_entry
 from tests.e2e.conftest import Server
 from tests.identity.conftest import Org
-from tests.opendata.fixtures import SCHOOL_MAPPING, SCHOOLS, school_content, schools_file
-from tests.sharing.conftest import add_sqlite_source
+from tests.opendata.fixtures import SCHOOLS, opened_schools
 
 
 def _open_schools(server: Server, tmp: Path) -> str:
-    """The school list, collected and opened in the server's store; returns its name.
-
-    The server's own worker may take the collection job, so this waits for the run to end
-    instead of assuming the local worker ran it.
-    """
+    """The school list, collected and opened in the server's store; returns its name."""
     db = Database(server.settings.db_url)
     try:
         org = Org(db, server.settings, dept={"xn_stats": server.seed.department_id})
         org.add_user("xn_officer", RoleAssignmentIn(role=Role.DEPT_OFFICER), department="xn_stats")
         org.add_user("operator", RoleAssignmentIn(role=Role.OPERATOR))
-        entry = published_entry(
-            org, "xn_officer", **school_content(classification_code="213002", keywords=["教育"])
-        )
-        source_id = add_sqlite_source(org, "xn_stats", schools_file(tmp / "schools.db"))
-        with org.as_("xn_officer").act() as ctx:
-            mount = mounts.create_mount(
-                ctx,
-                MountCreate(
-                    entry_id=entry.id,
-                    source_id=source_id,
-                    target="schools",
-                    mode="physical",
-                    columns=SCHOOL_MAPPING,
-                    key_columns=["school_code"],
-                ),
-            )
-            pipeline = pipelines.create_pipeline(
-                ctx, PipelineCreate(mount_id=mount.id, name="全量采集", kind=PipelineKind.FULL)
-            )
-            queued = pipelines.run_now(ctx, pipeline.id)
-        Worker(db, server.settings).run_until_idle()
-        deadline = time.monotonic() + 60
-        while True:
-            with org.as_("xn_officer").act() as ctx:
-                status = pipelines.get_run(ctx, queued.id).status
-            if status not in ("queued", "running") or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert status == "succeeded"
-        with org.as_("xn_officer").act() as ctx:
-            ds = datasets.propose_opening(ctx, entry.id, ProposeIn(note="面向社会开放"))
-        with org.as_("operator").act() as ctx:
-            datasets.review_opening(ctx, ds.id, ReviewIn(approve=True))
-        return ds.name
+        return opened_schools(org, tmp, classification_code="213002", keywords=["教育"]).name
     finally:
         db.dispose()
 

@@ -154,11 +154,19 @@ async def _call(request: Request, name: str) -> JSONResponse:
     return _reply(200, {"help": help_url, "success": True, "result": result})
 
 
-@router.api_route("/api/3/action/{name}", methods=["GET", "POST"])
-async def action_v3(request: Request, name: str) -> JSONResponse:
-    return await _call(request, name)
-
-
-@router.api_route("/api/action/{name}", methods=["GET", "POST"])
 async def action(request: Request, name: str) -> JSONResponse:
+    """A CKAN action by name: GET with query parameters, POST with a JSON or form body."""
     return await _call(request, name)
+
+
+# CKAN serves its actions under both prefixes; each path and method gets its own operation
+# id, which the OpenAPI document needs unique.
+for _prefix, _tag in (("/api/3/action", "v3"), ("/api/action", "plain")):
+    for _method in ("GET", "POST"):
+        router.add_api_route(
+            f"{_prefix}/{{name}}",
+            action,
+            methods=[_method],
+            operation_id=f"ckan_action_{_tag}_{_method.lower()}",
+            response_class=JSONResponse,
+        )
