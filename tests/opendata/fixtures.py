@@ -102,6 +102,8 @@ def collected_schools(
     org: Org,
     tmp: Path,
     *,
+    officer: str = "xn_officer",
+    department: str = "xn_stats",
     name: str = "全省中小学校名录",
     open_type: str = "open",
     grade: int = 2,
@@ -111,65 +113,8 @@ def collected_schools(
     """(entry id, resource code, lake table) of a published, collected entry."""
     entry = published_entry(
         org,
-        "xn_officer",
+        officer,
         **school_content(grade=grade, open_type=open_type, name=name, **overrides),
-    )
-    path = schools_file(tmp / f"schools-{entry.id[-8:]}.db", rows)
-    source_id = add_sqlite_source(org, "xn_stats", path)
-    with org.as_("xn_officer").act() as ctx:
-        mount = mounts.create_mount(
-            ctx,
-            MountCreate(
-                entry_id=entry.id,
-                source_id=source_id,
-                target="schools",
-                mode="physical",
-                columns=SCHOOL_MAPPING,
-                key_columns=["school_code"],
-            ),
-        )
-        pipeline = pipelines.create_pipeline(
-            ctx, PipelineCreate(mount_id=mount.id, name="全量采集", kind=PipelineKind.FULL)
-        )
-        queued = pipelines.run_now(ctx, pipeline.id)
-    Worker(org.db, org.settings).run_until_idle()
-    # A live server's own worker may have taken the job: wait for the run to end.
-    deadline = time.monotonic() + 60
-    while True:
-        with org.as_("xn_officer").act() as ctx:
-            status = pipelines.get_run(ctx, queued.id).status
-        if status not in ("queued", "running") or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert status == "succeeded"
-    return entry.id, entry.resource_code, str(mount.lake_table)
-
-
-def opened_schools(org: Org, tmp: Path, **kw: Any) -> Opened:
-    """``collected_schools``, proposed by its officer and approved by the operator."""
-    entry_id, code, table = collected_schools(org, tmp, **kw)
-    with org.as_("xn_officer").act() as ctx:
-        ds = datasets.propose_opening(ctx, entry_id, ProposeIn(note="面向社会开放"))
-    with org.as_("operator").act() as ctx:
-        datasets.review_opening(ctx, ds.id, ReviewIn(approve=True))
-    return Opened(ds.id, ds.name, entry_id, code, table)
-
-
-def opened_schools_by(
-    org: Org,
-    tmp: Path,
-    officer: str,
-    department: str,
-    *,
-    name: str = "全省中小学校名录",
-    open_type: str = "open",
-    grade: int = 2,
-    rows: list[tuple[Any, ...]] = SCHOOLS,
-    **overrides: Any,
-) -> Opened:
-    """``opened_schools`` published by another department (``officer`` of ``department``)."""
-    entry = published_entry(
-        org, officer, **school_content(grade=grade, open_type=open_type, name=name, **overrides)
     )
     path = schools_file(tmp / f"schools-{entry.id[-8:]}.db", rows)
     source_id = add_sqlite_source(org, department, path)
@@ -190,12 +135,31 @@ def opened_schools_by(
         )
         queued = pipelines.run_now(ctx, pipeline.id)
     Worker(org.db, org.settings).run_until_idle()
-    with org.as_(officer).act() as ctx:
-        assert pipelines.get_run(ctx, queued.id).status == "succeeded"
-        ds = datasets.propose_opening(ctx, entry.id, ProposeIn(note="面向社会开放"))
+    # A live server's own worker may have taken the job: wait for the run to end.
+    deadline = time.monotonic() + 60
+    while True:
+        with org.as_(officer).act() as ctx:
+            status = pipelines.get_run(ctx, queued.id).status
+        if status not in ("queued", "running") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status == "succeeded"
+    return entry.id, entry.resource_code, str(mount.lake_table)
+
+
+def opened_schools(org: Org, tmp: Path, **kw: Any) -> Opened:
+    """``collected_schools``, proposed by its officer and approved by the operator."""
+    entry_id, code, table = collected_schools(org, tmp, **kw)
+    with org.as_(kw.get("officer", "xn_officer")).act() as ctx:
+        ds = datasets.propose_opening(ctx, entry_id, ProposeIn(note="面向社会开放"))
     with org.as_("operator").act() as ctx:
         datasets.review_opening(ctx, ds.id, ReviewIn(approve=True))
-    return Opened(ds.id, ds.name, entry.id, entry.resource_code, str(mount.lake_table))
+    return Opened(ds.id, ds.name, entry_id, code, table)
+
+
+def opened_schools_by(org: Org, tmp: Path, officer: str, department: str, **kw: Any) -> Opened:
+    """``opened_schools`` published by another department (``officer`` of ``department``)."""
+    return opened_schools(org, tmp, officer=officer, department=department, **kw)
 
 
 def republish_schools(
