@@ -8,13 +8,13 @@ import email
 import email.policy
 import logging
 import re
-import threading
-import warnings
+import socket
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from govdata.core import clock
@@ -248,37 +248,24 @@ def test_sign_in_refusals(org: Org, caplog: pytest.LogCaptureFixture, later: Any
 
 @pytest.fixture
 def smtp_inbox() -> Iterator[tuple[int, list[tuple[str, list[str], bytes]]]]:
-    """A local SMTP server (the standard library's ``smtpd``, still in Python 3.11) on a
-    free port in a thread; yields the port and the messages it received."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import asyncore
-        import smtpd
-
+    """A real SMTP server (aiosmtpd) on a free port in its own thread; yields the port and
+    the messages it received."""
     received: list[tuple[str, list[str], bytes]] = []
 
-    class Server(smtpd.SMTPServer):
-        def process_message(  # type: ignore[override]
-            self, peer: Any, mailfrom: str, rcpttos: list[str], data: bytes, **kw: Any
-        ) -> None:
-            received.append((mailfrom, rcpttos, data))
+    class Inbox:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+            return "250 OK"
 
-    server = Server(("127.0.0.1", 0), None, decode_data=False)
-    port = server.socket.getsockname()[1]
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            asyncore.loop(timeout=0.05, count=1)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    controller.start()
     try:
         yield port, received
     finally:
-        stop.set()
-        thread.join(5)
-        server.close()
+        controller.stop()
 
 
 def test_smtp_gateway_delivers_the_code(
