@@ -69,8 +69,8 @@ def _not_found(page: Page, error: GovDataError) -> Response:
 @router.get("/open")
 def home(page: PublicPage) -> Response:
     """The portal's front page: figures, featured, newest, most used, topics and publishers."""
-    with page.act() as ctx:
-        s, locale = ctx.session, page.locale
+    with page.caller.db.sessions() as s:
+        locale = page.locale
         totals = portal_totals(s)
         featured = featured_datasets(s, 6, locale)
         newest = search_datasets(s, DatasetQuery(sort="created_desc", rows=6), locale)
@@ -202,8 +202,8 @@ def dataset_search(page: PublicPage) -> Response:
         error = page.message(exc)
         query = DatasetQuery(rows=rows, facets=[name for name, _ in PAGE_FACETS], facet_limit=30)
         chosen = {**chosen, **{name: [] for name, _ in PAGE_FACETS}, "tags": [], "sort": ""}
-    with page.act() as ctx:
-        result = search_datasets(ctx.session, query, page.locale)
+    with page.caller.db.sessions() as s:
+        result = search_datasets(s, query, page.locale)
     sort = query.sort or ("relevance" if query.q else "modified_desc")
     pages = (result.count + rows - 1) // rows
     return render(
@@ -284,24 +284,26 @@ def dataset_page(page: PublicPage, name: str) -> Response:
     """
     settings = page.caller.settings
     try:
+        # The view is counted and audited in one short write; the page itself (and its lake
+        # reads) comes after, so no write lock is held while the Delta log is read.
         with page.act() as ctx:
-            s = ctx.session
-            ds, entry = access.public_dataset(s, name)
-            usage.record_usage(s, ds.id, entry.provider_department_id, UsageKind.VIEW)
-            s.refresh(ds)
-            detail = views.detail(s, settings, ds, entry, page.locale)
-            mount = access.lake_mount(s, entry.id)
-            history = (
-                update_history(Lake.from_settings(settings), mount.lake_table)
-                if mount is not None and mount.lake_table
-                else []
-            )
+            ds, entry = access.public_dataset(ctx.session, name)
+            usage.record_usage(ctx.session, ds.id, entry.provider_department_id, UsageKind.VIEW)
             ctx.audit(
                 "opendata.dataset.view",
                 target_type="open_dataset",
                 target_id=ds.id,
                 details={"name": ds.name},
             )
+        with page.caller.db.sessions() as s:
+            ds, entry = access.public_dataset(s, name)
+            detail = views.detail(s, settings, ds, entry, page.locale)
+            mount = access.lake_mount(s, entry.id)
+        history = (
+            update_history(Lake.from_settings(settings), mount.lake_table)
+            if mount is not None and mount.lake_table
+            else []
+        )
     except NotFound as exc:
         return _not_found(page, exc)
     url = base_url(page)
@@ -325,9 +327,9 @@ def dataset_page(page: PublicPage, name: str) -> Response:
 @router.get("/open/publishers")
 def publishers(page: PublicPage) -> Response:
     """The departments that publish open datasets, with how many each."""
-    with page.act() as ctx:
+    with page.caller.db.sessions() as s:
         result = search_datasets(
-            ctx.session, DatasetQuery(rows=0, facets=["publisher"], facet_limit=-1), page.locale
+            s, DatasetQuery(rows=0, facets=["publisher"], facet_limit=-1), page.locale
         )
     return render(page, "opendata/publishers.html", publishers=result.facets["publisher"])
 
@@ -345,8 +347,8 @@ def publisher(page: PublicPage, code: str) -> Response:
         query = None
     result = None
     if query is not None:
-        with page.act() as ctx:
-            result = search_datasets(ctx.session, query, page.locale)
+        with page.caller.db.sessions() as s:
+            result = search_datasets(s, query, page.locale)
     if result is None or result.count == 0:
         return _not_found(
             page,
@@ -376,8 +378,8 @@ def publisher(page: PublicPage, code: str) -> Response:
 @router.get("/open/api-guide")
 def api_guide(page: PublicPage) -> Response:
     """How to use the CKAN-compatible API, the DCAT-AP export, keys, quotas and licences."""
-    with page.act() as ctx:
-        sample = search_datasets(ctx.session, DatasetQuery(rows=1), page.locale).results
+    with page.caller.db.sessions() as s:
+        sample = search_datasets(s, DatasetQuery(rows=1), page.locale).results
     zh = page.locale.startswith("zh")
     return render(
         page,
